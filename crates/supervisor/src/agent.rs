@@ -1,0 +1,181 @@
+//! Finding the agent binary and building its command line.
+
+use std::ffi::OsString;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::model::{OutputFormat, TaskOptions};
+
+/// A prompt longer than this goes to the agent on stdin: Linux limits one argument to 128 KiB
+/// (`MAX_ARG_STRLEN`), and the rest of argv and the environment share the same space.
+pub const MAX_PROMPT_ARG_BYTES: usize = 100 * 1024;
+
+/// Where to look for the agent, in order. Every input is given by the caller: the core knows
+/// no paths of its own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgentSearch {
+    /// A path the user set (Settings, `--agent`).
+    pub explicit: Option<PathBuf>,
+    /// `TASKTRAY_AGENT`.
+    pub env_override: Option<PathBuf>,
+    /// The `PATH` to search for `claude`.
+    pub path_var: Option<OsString>,
+    /// The user's home, for `~/.local/bin/claude`.
+    pub home: Option<PathBuf>,
+}
+
+impl AgentSearch {
+    /// The search as a process of this user would do it: `TASKTRAY_AGENT`, `PATH`, `HOME`.
+    pub fn from_env(explicit: Option<PathBuf>) -> Self {
+        AgentSearch {
+            explicit,
+            env_override: std::env::var_os("TASKTRAY_AGENT")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            path_var: std::env::var_os("PATH"),
+            home: std::env::var_os("HOME").map(PathBuf::from),
+        }
+    }
+
+    /// The agent binary to run. An explicit or env path must be an executable file; otherwise
+    /// `claude` on `PATH`, then `~/.local/bin/claude`.
+    pub fn resolve(&self) -> Result<PathBuf> {
+        if let Some(path) = self.explicit.as_ref().or(self.env_override.as_ref()) {
+            return check_executable(path);
+        }
+        let mut searched = Vec::new();
+        if let Some(path_var) = &self.path_var {
+            for dir in std::env::split_paths(path_var).filter(|d| d.is_absolute()) {
+                let candidate = dir.join("claude");
+                if is_executable_file(&candidate) {
+                    return Ok(candidate);
+                }
+                searched.push(dir);
+            }
+        }
+        if let Some(home) = &self.home {
+            let candidate = home.join(".local/bin/claude");
+            if is_executable_file(&candidate) {
+                return Ok(candidate);
+            }
+            searched.push(candidate);
+        }
+        Err(Error::AgentNotFound { searched })
+    }
+}
+
+fn check_executable(path: &Path) -> Result<PathBuf> {
+    match std::fs::metadata(path) {
+        Err(_) => Err(Error::AgentNotFound { searched: vec![path.to_path_buf()] }),
+        Ok(meta) if meta.is_file() && meta.permissions().mode() & 0o111 != 0 => {
+            Ok(path.to_path_buf())
+        }
+        Ok(_) => Err(Error::AgentNotExecutable { path: path.to_path_buf() }),
+    }
+}
+
+fn is_executable_file(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// How the prompt reaches the agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptInput {
+    /// As the last argument.
+    Argument,
+    /// On stdin, from a file: the prompt is too long for argv, or starts with `-` and would be
+    /// taken for a flag.
+    Stdin,
+}
+
+/// The agent's argv (without the program) and how the prompt is passed.
+pub fn agent_args(prompt: &str, options: &TaskOptions) -> (Vec<OsString>, PromptInput) {
+    let mut args: Vec<OsString> = vec!["-p".into(), "--output-format".into()];
+    args.push(options.format.as_str().into());
+    if options.format == OutputFormat::StreamJson {
+        // stream-json in print mode requires --verbose.
+        args.push("--verbose".into());
+    }
+    args.push("--permission-mode".into());
+    args.push(options.permission_mode.as_str().into());
+    if !options.keep_session {
+        args.push("--no-session-persistence".into());
+    }
+    if let Some(model) = options.model.as_deref().filter(|m| !m.trim().is_empty()) {
+        args.push("--model".into());
+        args.push(model.trim().into());
+    }
+    if let Some(session) = &options.resume {
+        args.push("--resume".into());
+        args.push(session.into());
+    }
+    let input = if prompt.len() > MAX_PROMPT_ARG_BYTES || prompt.starts_with('-') {
+        PromptInput::Stdin
+    } else {
+        args.push(prompt.into());
+        PromptInput::Argument
+    };
+    (args, input)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_the_documented_command() {
+        let (args, input) = agent_args("fix the bug", &TaskOptions::default());
+        let args: Vec<String> = args.into_iter().map(|a| a.into_string().unwrap_or_default()).collect();
+        assert_eq!(
+            args,
+            [
+                "-p", "--output-format", "stream-json", "--verbose", "--permission-mode",
+                "bypassPermissions", "--no-session-persistence", "fix the bug"
+            ]
+        );
+        assert_eq!(input, PromptInput::Argument);
+    }
+
+    #[test]
+    fn long_or_dash_prompts_go_to_stdin() {
+        let long = "x".repeat(MAX_PROMPT_ARG_BYTES + 1);
+        assert_eq!(agent_args(&long, &TaskOptions::default()).1, PromptInput::Stdin);
+        let (args, input) = agent_args("--help me", &TaskOptions::default());
+        assert_eq!(input, PromptInput::Stdin);
+        assert!(!args.iter().any(|a| a == "--help me"));
+    }
+
+    #[test]
+    fn search_order_and_not_found_message() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).expect("mkdir");
+        let search = AgentSearch {
+            path_var: Some(bin.clone().into_os_string()),
+            home: Some(dir.path().to_path_buf()),
+            ..AgentSearch::default()
+        };
+        let err = search.resolve().expect_err("nothing installed");
+        let message = err.to_string();
+        assert!(message.contains("npm install -g @anthropic-ai/claude-code"), "{message}");
+        assert!(message.contains(&bin.display().to_string()), "{message}");
+
+        let local = dir.path().join(".local/bin");
+        std::fs::create_dir_all(&local).expect("mkdir");
+        let claude = local.join("claude");
+        std::fs::write(&claude, "#!/bin/sh\n").expect("write");
+        std::fs::set_permissions(&claude, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        assert_eq!(search.resolve().expect("found in ~/.local/bin"), claude);
+
+        let on_path = bin.join("claude");
+        std::fs::write(&on_path, "#!/bin/sh\n").expect("write");
+        std::fs::set_permissions(&on_path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        assert_eq!(search.resolve().expect("PATH wins"), on_path);
+
+        let not_exec = dir.path().join("plain");
+        std::fs::write(&not_exec, "x").expect("write");
+        let explicit = AgentSearch { explicit: Some(not_exec), ..search };
+        assert!(matches!(explicit.resolve(), Err(Error::AgentNotExecutable { .. })));
+    }
+}

@@ -1,0 +1,248 @@
+//! The task history in the data dir, shared by every Tasktray process of a user.
+//!
+//! ```text
+//! <data>/
+//!   state.lock          flock'd while an id is taken
+//!   next-id             the next task id
+//!   tasks/<id>/task.json    the task's record, with a format version, replaced atomically
+//!   tasks/<id>/output.log   the raw output lines, appended as they arrive
+//!   tasks/<id>/prompt.txt   the prompt, when it goes to the agent on stdin
+//!   locks/<name>-<hash>.lock  one per project folder (see `lock`)
+//! ```
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{Flock, FlockArg};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::model::{TaskId, TaskRecord};
+
+/// The version of `task.json`. A change of format bumps it and keeps a reader for the old one;
+/// `tests/fixtures/` holds a file of each released version.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct StoredRef<'a> {
+    version: u32,
+    #[serde(flatten)]
+    task: &'a TaskRecord,
+}
+
+#[derive(Deserialize)]
+struct Stored {
+    version: u32,
+    #[serde(flatten)]
+    task: TaskRecord,
+}
+
+/// The data dir and its layout.
+#[derive(Debug, Clone)]
+pub struct History {
+    root: PathBuf,
+}
+
+impl History {
+    /// Opens (and creates) the data dir; fails with a clear error if it cannot be written.
+    pub fn open(root: &Path) -> Result<Self> {
+        let history = History { root: root.to_path_buf() };
+        for dir in [history.root.clone(), history.root.join("tasks"), history.root.join("locks")] {
+            fs::create_dir_all(&dir).map_err(|source| Error::DataDir { path: dir.clone(), source })?;
+        }
+        // Creating a directory can succeed on a read-only bind mount; a real write tells.
+        let probe = history.root.join(".write-test");
+        fs::write(&probe, b"ok")
+            .and_then(|()| fs::remove_file(&probe))
+            .map_err(|source| Error::DataDir { path: history.root.clone(), source })?;
+        Ok(history)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn task_dir(&self, id: TaskId) -> PathBuf {
+        self.root.join("tasks").join(id.to_string())
+    }
+
+    pub fn log_path(&self, id: TaskId) -> PathBuf {
+        self.task_dir(id).join("output.log")
+    }
+
+    pub fn prompt_path(&self, id: TaskId) -> PathBuf {
+        self.task_dir(id).join("prompt.txt")
+    }
+
+    pub(crate) fn locks_dir(&self) -> PathBuf {
+        self.root.join("locks")
+    }
+
+    /// Takes the next id, under a file lock so concurrent processes never get the same one.
+    /// The counter only grows: removing a task never frees its id.
+    pub fn allocate_id(&self) -> Result<TaskId> {
+        let lock_path = self.root.join("state.lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| Error::io("open", &lock_path, e))?;
+        let _guard = Flock::lock(file, FlockArg::LockExclusive)
+            .map_err(|(_, errno)| Error::io("lock", &lock_path, errno.into()))?;
+
+        let counter = self.root.join("next-id");
+        let stored = match fs::read_to_string(&counter) {
+            Ok(s) => s.trim().parse::<u64>().ok(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io("read", &counter, e)),
+        };
+        // Never go below what exists on disk, even if the counter was lost or damaged.
+        let next = stored.unwrap_or(1).max(self.max_existing_id() + 1).max(1);
+        write_atomic(&counter, format!("{}\n", next + 1).as_bytes())?;
+        let id = TaskId(next);
+        let dir = self.task_dir(id);
+        fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
+        Ok(id)
+    }
+
+    fn max_existing_id(&self) -> u64 {
+        fs::read_dir(self.root.join("tasks"))
+            .map(|dir| {
+                dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u64>().ok())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0)
+    }
+
+    /// Writes a task's record atomically.
+    pub fn save(&self, task: &TaskRecord) -> Result<()> {
+        let json = serde_json::to_vec_pretty(&StoredRef { version: FORMAT_VERSION, task })
+            .map_err(|e| Error::io("encode", self.task_dir(task.id), e.into()))?;
+        write_atomic(&self.task_dir(task.id).join("task.json"), &json)
+    }
+
+    /// Reads one task's record.
+    pub fn load(&self, id: TaskId) -> Result<TaskRecord> {
+        let path = self.task_dir(id).join("task.json");
+        match fs::read(&path) {
+            Ok(bytes) => decode(&bytes).map_err(|e| Error::io("read", &path, e)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::TaskNotFound { id }),
+            Err(e) => Err(Error::io("read", &path, e)),
+        }
+    }
+
+    /// Reads every task's record, oldest first. A damaged or unknown file is skipped with a
+    /// warning: one bad file never hides the rest of the history.
+    pub fn load_all(&self) -> Vec<TaskRecord> {
+        let mut ids: Vec<u64> = match fs::read_dir(self.root.join("tasks")) {
+            Ok(dir) => dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect(),
+            Err(_) => Vec::new(),
+        };
+        ids.sort_unstable();
+        ids.into_iter()
+            .filter_map(|id| match self.load(TaskId(id)) {
+                Ok(task) => Some(task),
+                // A task dir without a record: an id taken by a spawn that failed validation
+                // later, or a record not written yet by another process.
+                Err(Error::TaskNotFound { .. }) => None,
+                Err(e) => {
+                    tracing::warn!("skipping task {id} in the history: {e}");
+                    None
+                }
+            })
+            .collect()
+    }
+
+    /// Deletes a task's files.
+    pub fn remove(&self, id: TaskId) -> Result<()> {
+        let dir = self.task_dir(id);
+        match fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io("remove", &dir, e)),
+        }
+    }
+
+    /// The whole output log as text (invalid UTF-8 replaced).
+    pub fn read_log(&self, id: TaskId) -> Result<String> {
+        let path = self.log_path(id);
+        match fs::read(&path) {
+            Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(String::new()),
+            Err(e) => Err(Error::io("read", &path, e)),
+        }
+    }
+
+    /// The last `n` lines of the log, reading only the end of the file, and the number of
+    /// lines before them.
+    pub fn read_log_tail(&self, id: TaskId, n: usize) -> Result<(Vec<String>, u64)> {
+        let path = self.log_path(id);
+        let mut file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
+            Err(e) => return Err(Error::io("open", &path, e)),
+        };
+        let total = count_lines(&mut file).map_err(|e| Error::io("read", &path, e))?;
+        let skip = total.saturating_sub(n as u64);
+        file.seek(SeekFrom::Start(0)).map_err(|e| Error::io("read", &path, e))?;
+        let mut lines = Vec::with_capacity(n.min(total as usize));
+        let mut reader = BufReader::new(file);
+        let mut buf = Vec::new();
+        let mut index = 0u64;
+        loop {
+            buf.clear();
+            let read = reader.read_until(b'\n', &mut buf).map_err(|e| Error::io("read", &path, e))?;
+            if read == 0 {
+                break;
+            }
+            if index >= skip {
+                if buf.last() == Some(&b'\n') {
+                    buf.pop();
+                }
+                lines.push(String::from_utf8_lossy(&buf).into_owned());
+            }
+            index += 1;
+        }
+        Ok((lines, skip))
+    }
+}
+
+fn count_lines(file: &mut File) -> io::Result<u64> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let (mut count, mut last) = (0u64, b'\n');
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        count += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+        last = buf[n - 1];
+    }
+    // A last line without a newline still counts.
+    Ok(count + u64::from(last != b'\n'))
+}
+
+fn decode(bytes: &[u8]) -> io::Result<TaskRecord> {
+    let stored: Stored = serde_json::from_slice(bytes).map_err(io::Error::from)?;
+    if stored.version > FORMAT_VERSION {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("written by a newer Tasktray (format {})", stored.version),
+        ));
+    }
+    Ok(stored.task)
+}
+
+/// Writes a file atomically: a temp file in the same dir, fsync, rename.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io("create a file in", dir, e))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| Error::io("write", path, e))?;
+    tmp.persist(path).map_err(|e| Error::io("replace", path, e.error))?;
+    Ok(())
+}

@@ -1,0 +1,57 @@
+//! Tasktray's core: runs Claude Code tasks (`claude -p ...`) as supervised process trees, keeps
+//! their output and their history. No Tauri in here: the tray app and `taskctl` are two hosts
+//! of the same [`Supervisor`].
+//!
+//! # Theory of operation
+//!
+//! [`Supervisor::spawn`] validates the request, takes an id (a counter under a file lock in the
+//! data dir, so ids never repeat across restarts or processes), takes the project's lock (an
+//! `flock`, so one task per project holds across processes), saves the record, and hands the
+//! task to its own tokio task (`runner`), returning the id at once.
+//!
+//! The runner starts a **shim** ([`shim`]): the host binary re-executed in shim mode, the only
+//! child of the host. The shim is a subreaper that starts the agent, adopts every process the
+//! agent orphans, and on SIGTERM, on lifeline EOF (the host died) or when the agent exits with
+//! leftovers, stops the whole tree: SIGTERM, the grace period, SIGKILL, reap. It exits with
+//! the agent's status. Every process of a task also carries [`MARKER_ENV`], so a later host can
+//! find and kill what a crash left behind.
+//!
+//! Output flows from the shim's pipes through a bounded line framer ([`framer`]) into the
+//! task's log file on disk (all of it, as it arrives), its in-memory [`OutputRing`] (the
+//! tail, numbered), and the broadcast event stream, pushed to the ring and the stream under
+//! one lock so [`Supervisor::attach`] gets every line exactly once. stream-json lines are
+//! watched for the session id and the final `result`, which decides the status.
+//!
+//! When the shim exits, the runner records the final status, writes the transcript into the
+//! project ([`report`]), releases the project lock and sends the finish event.
+//!
+//! Invariants: only a task's runner touches its processes; every kill is followed by a reap;
+//! every queue and buffer has a named bound; the core never panics while it owns children.
+
+mod agent;
+mod config;
+mod error;
+mod framer;
+mod history;
+mod lock;
+mod model;
+pub mod procfs;
+pub mod report;
+mod ring;
+mod runner;
+pub mod shim;
+mod supervisor;
+pub mod transcript;
+
+pub use agent::{agent_args, AgentSearch, PromptInput, MAX_PROMPT_ARG_BYTES};
+pub use config::{Clock, ShimProgram, SupervisorConfig, SystemClock, DEFAULT_GRACE};
+pub use error::{Error, Result};
+pub use framer::{LineEnd, LineFramer, DEFAULT_MAX_LINE_BYTES};
+pub use history::{History, FORMAT_VERSION};
+pub use lock::ProjectLock;
+pub use model::{
+    Event, ExitInfo, OutputFormat, OutputLine, PermissionMode, ProcessRef, ResultSummary,
+    SpawnRequest, Stream, TaskId, TaskOptions, TaskRecord, TaskStatus,
+};
+pub use ring::{OutputRing, DEFAULT_RING_BYTES, DEFAULT_RING_LINES};
+pub use supervisor::{Attached, Supervisor, EVENT_CAPACITY, MARKER_ENV};

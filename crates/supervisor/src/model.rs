@@ -1,0 +1,308 @@
+//! The data a task is made of: what was asked, how it is going, how it ended. These types are
+//! persisted (see `history`) and sent to the UI, so changes to them are format changes.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+/// A task's id: increasing, never reused, also across restarts and processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TaskId(pub u64);
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl FromStr for TaskId {
+    type Err = std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().trim_start_matches('#').parse().map(TaskId)
+    }
+}
+
+/// Where a task is in its life. `Interrupted` marks a task whose host died while it ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum TaskStatus {
+    Pending,
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+    Interrupted,
+}
+
+impl TaskStatus {
+    /// Pending and running tasks are active: they hold their project.
+    pub fn is_active(self) -> bool {
+        matches!(self, TaskStatus::Pending | TaskStatus::Running)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Pending => "pending",
+            TaskStatus::Running => "running",
+            TaskStatus::Completed => "completed",
+            TaskStatus::Failed => "failed",
+            TaskStatus::Cancelled => "cancelled",
+            TaskStatus::Interrupted => "interrupted",
+        }
+    }
+}
+
+impl fmt::Display for TaskStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The agent's `--output-format`. stream-json is the default because text prints nothing
+/// until the very end.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutputFormat {
+    #[default]
+    StreamJson,
+    Text,
+}
+
+impl OutputFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputFormat::StreamJson => "stream-json",
+            OutputFormat::Text => "text",
+        }
+    }
+}
+
+impl FromStr for OutputFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "stream-json" => Ok(OutputFormat::StreamJson),
+            "text" => Ok(OutputFormat::Text),
+            other => Err(format!("unknown output format {other:?} (use stream-json or text)")),
+        }
+    }
+}
+
+/// The agent's `--permission-mode`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PermissionMode {
+    Default,
+    AcceptEdits,
+    #[default]
+    BypassPermissions,
+    Plan,
+}
+
+impl PermissionMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PermissionMode::Default => "default",
+            PermissionMode::AcceptEdits => "acceptEdits",
+            PermissionMode::BypassPermissions => "bypassPermissions",
+            PermissionMode::Plan => "plan",
+        }
+    }
+}
+
+impl FromStr for PermissionMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "default" => Ok(PermissionMode::Default),
+            "acceptEdits" => Ok(PermissionMode::AcceptEdits),
+            "bypassPermissions" => Ok(PermissionMode::BypassPermissions),
+            "plan" => Ok(PermissionMode::Plan),
+            other => Err(format!(
+                "unknown permission mode {other:?} (use default, acceptEdits, bypassPermissions or plan)"
+            )),
+        }
+    }
+}
+
+/// How to run the agent for one task.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TaskOptions {
+    pub format: OutputFormat,
+    pub permission_mode: PermissionMode,
+    /// `--model`; the agent's own default when `None`.
+    pub model: Option<String>,
+    /// Keep the agent's session on disk so the task can be followed up. Off by default: the
+    /// seed runs every task with `--no-session-persistence`.
+    pub keep_session: bool,
+    /// Continue this agent session (`--resume`), for a follow-up.
+    pub resume: Option<String>,
+}
+
+/// What a caller asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpawnRequest {
+    /// A short label; derived from the prompt when empty.
+    #[serde(default)]
+    pub name: String,
+    pub prompt: String,
+    pub project_dir: PathBuf,
+    #[serde(default)]
+    pub options: TaskOptions,
+    /// The task this one follows up, if any.
+    #[serde(default)]
+    pub follow_up_of: Option<TaskId>,
+}
+
+/// How the agent's process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExitInfo {
+    Code(i32),
+    Signal(i32),
+}
+
+impl fmt::Display for ExitInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExitInfo::Code(c) => write!(f, "exit code {c}"),
+            ExitInfo::Signal(s) => write!(f, "signal {s}"),
+        }
+    }
+}
+
+/// The agent's final `result` line, when it wrote one (stream-json).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ResultSummary {
+    pub is_error: bool,
+    pub subtype: String,
+    pub text: String,
+    pub cost_usd: Option<f64>,
+    pub num_turns: Option<u64>,
+    pub duration_ms: Option<u64>,
+    pub session_id: Option<String>,
+}
+
+/// A process identified across pid reuse: its pid and its start time in clock ticks since boot
+/// (field 22 of `/proc/<pid>/stat`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessRef {
+    pub pid: i32,
+    pub start_ticks: u64,
+}
+
+/// Everything known about a task: the persisted metadata, also what queries return.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRecord {
+    pub id: TaskId,
+    pub name: String,
+    pub prompt: String,
+    /// Canonical path of the project folder.
+    pub project_dir: PathBuf,
+    #[serde(default)]
+    pub options: TaskOptions,
+    pub status: TaskStatus,
+    /// Milliseconds since the Unix epoch, from the injected clock.
+    pub created_at_ms: u64,
+    #[serde(default)]
+    pub started_at_ms: Option<u64>,
+    #[serde(default)]
+    pub finished_at_ms: Option<u64>,
+    #[serde(default)]
+    pub exit: Option<ExitInfo>,
+    /// Why the task failed inside Tasktray (agent missing, folder gone), as opposed to the
+    /// agent reporting an error.
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub result: Option<ResultSummary>,
+    /// The agent session, from its init or result line.
+    #[serde(default)]
+    pub session_id: Option<String>,
+    #[serde(default)]
+    pub follow_up_of: Option<TaskId>,
+    /// The process that supervises the task (the app or `taskctl`).
+    #[serde(default)]
+    pub owner: Option<ProcessRef>,
+    /// The task's shim, the root of its process tree.
+    #[serde(default)]
+    pub shim: Option<ProcessRef>,
+    /// Output lines received so far.
+    #[serde(default)]
+    pub line_count: u64,
+}
+
+impl TaskRecord {
+    /// Wall time from start (or creation) to finish, or to `now_ms` while it runs.
+    pub fn duration_ms(&self, now_ms: u64) -> u64 {
+        let start = self.started_at_ms.unwrap_or(self.created_at_ms);
+        self.finished_at_ms.unwrap_or(now_ms).saturating_sub(start)
+    }
+}
+
+/// Which pipe a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+    /// A line Tasktray itself added (an internal failure, a note on cancel).
+    Tasktray,
+}
+
+/// One line of a task's output. `seq` numbers every line of a task from 0, so a subscriber
+/// can tell a gap from a repeat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputLine {
+    pub seq: u64,
+    pub stream: Stream,
+    pub text: Arc<str>,
+    /// The line was longer than the line limit: this is one piece, and the line goes on in the
+    /// next one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub continued: bool,
+}
+
+/// What the supervisor tells its subscribers. Events say what changed; the state itself is
+/// always available from the queries, so a missed event never leaves a view wrong for long.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum Event {
+    Spawned { task: TaskId },
+    Started { task: TaskId },
+    Output { task: TaskId, line: OutputLine },
+    Completed { task: TaskId },
+    Failed { task: TaskId, reason: String },
+    Cancelled { task: TaskId },
+    Removed { task: TaskId },
+    /// Writing history or a transcript failed; the task goes on.
+    PersistFailed { task: TaskId, message: String },
+}
+
+impl Event {
+    pub fn task(&self) -> TaskId {
+        match self {
+            Event::Spawned { task }
+            | Event::Started { task }
+            | Event::Output { task, .. }
+            | Event::Completed { task }
+            | Event::Failed { task, .. }
+            | Event::Cancelled { task }
+            | Event::Removed { task }
+            | Event::PersistFailed { task, .. } => *task,
+        }
+    }
+
+    /// Completed, failed or cancelled.
+    pub fn is_finish(&self) -> bool {
+        matches!(self, Event::Completed { .. } | Event::Failed { .. } | Event::Cancelled { .. })
+    }
+}

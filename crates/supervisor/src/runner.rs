@@ -1,0 +1,415 @@
+//! One task's life, owned by one tokio task: start the shim, read its output, stop it on
+//! cancel, and record how it ended. Nothing else touches the task's processes.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use nix::fcntl::OFlag;
+use nix::sys::signal::{kill, killpg, Signal};
+use nix::unistd::Pid;
+use tokio::io::AsyncReadExt;
+use tokio::sync::watch;
+use tokio::time::{sleep_until, Instant};
+use tokio_util::sync::CancellationToken;
+
+use crate::framer::{LineEnd, LineFramer};
+use crate::lock::ProjectLock;
+use crate::model::{Event, ExitInfo, OutputFormat, ResultSummary, Stream, TaskRecord, TaskStatus};
+use crate::procfs;
+use crate::ring::OutputRing;
+use crate::supervisor::{lock, Inner, MARKER_ENV};
+use crate::{report, shim, transcript};
+
+/// Bytes read from a pipe at once (the size of a Linux pipe buffer).
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Time the shim gets beyond the grace period to finish its own stop before it is killed.
+const SHIM_MARGIN: Duration = Duration::from_secs(2);
+
+/// After the shim exits, how long to keep reading pipes that a process which escaped the
+/// tree still holds open.
+const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(500);
+
+pub(crate) struct Run {
+    pub(crate) inner: Arc<Inner>,
+    pub(crate) record: TaskRecord,
+    pub(crate) agent: PathBuf,
+    pub(crate) args: Vec<std::ffi::OsString>,
+    pub(crate) stdin: Option<PathBuf>,
+    /// Held for the whole run; dropped after the final record is saved.
+    pub(crate) lock: ProjectLock,
+    pub(crate) ring: Arc<Mutex<OutputRing>>,
+    pub(crate) cancel: CancellationToken,
+    pub(crate) done: watch::Sender<bool>,
+}
+
+/// What the run found out, turned into the final status by [`Outcome::status`].
+#[derive(Default)]
+struct Outcome {
+    exit: Option<ExitInfo>,
+    cancelled: bool,
+    /// An internal failure (the shim could not start).
+    error: Option<String>,
+    result: Option<ResultSummary>,
+    session_id: Option<String>,
+    /// The last line on stderr, to explain a failure without a result line.
+    last_stderr: Option<Arc<str>>,
+}
+
+impl Outcome {
+    fn status(&self) -> TaskStatus {
+        if self.cancelled {
+            TaskStatus::Cancelled
+        } else if self.error.is_some() {
+            TaskStatus::Failed
+        } else if let Some(result) = &self.result {
+            if result.is_error {
+                TaskStatus::Failed
+            } else {
+                TaskStatus::Completed
+            }
+        } else if self.exit == Some(ExitInfo::Code(0)) {
+            TaskStatus::Completed
+        } else {
+            TaskStatus::Failed
+        }
+    }
+
+    fn failure_reason(&self) -> String {
+        if let Some(error) = &self.error {
+            return error.clone();
+        }
+        if let Some(result) = self.result.as_ref().filter(|r| r.is_error) {
+            return result.text.clone();
+        }
+        let exit = match self.exit {
+            Some(ExitInfo::Code(code)) => format!("the agent exited with code {code}"),
+            Some(ExitInfo::Signal(sig)) => format!("the agent was killed by signal {sig}"),
+            None => "the agent's exit status is unknown".to_owned(),
+        };
+        match &self.last_stderr {
+            Some(line) => format!("{exit}: {line}"),
+            None => exit,
+        }
+    }
+}
+
+/// Reads output into the ring, the log and the event stream.
+struct Sink {
+    inner: Arc<Inner>,
+    id: crate::model::TaskId,
+    format: OutputFormat,
+    ring: Arc<Mutex<OutputRing>>,
+    log: Option<BufWriter<File>>,
+    batch: Vec<(Stream, Arc<str>, bool)>,
+    lines: u64,
+}
+
+impl Sink {
+    fn frame(&mut self, stream: Stream, framer: &mut LineFramer, chunk: Option<&[u8]>, outcome: &mut Outcome) {
+        let mut emit = |bytes: &[u8], end: LineEnd| {
+            self.line(stream, bytes, end == LineEnd::Continued, outcome);
+        };
+        match chunk {
+            Some(chunk) => framer.push(chunk, &mut emit),
+            None => framer.finish(&mut emit),
+        }
+        self.flush();
+    }
+
+    fn line(&mut self, stream: Stream, bytes: &[u8], continued: bool, outcome: &mut Outcome) {
+        if let Some(log) = &mut self.log {
+            let written = log.write_all(bytes).and_then(|()| log.write_all(b"\n"));
+            if let Err(e) = written {
+                self.log = None;
+                self.persist_failed(format!("could not write the output log: {e}"));
+            }
+        }
+        let text: Arc<str> = Arc::from(String::from_utf8_lossy(bytes));
+        if stream == Stream::Stdout && self.format == OutputFormat::StreamJson && !continued {
+            if let Some(result) = transcript::result_of(&text) {
+                outcome.session_id = result.session_id.clone().or(outcome.session_id.take());
+                outcome.result = Some(result);
+            } else if outcome.session_id.is_none() {
+                outcome.session_id = transcript::session_of_init(&text);
+            }
+        }
+        if stream == Stream::Stderr && !text.trim().is_empty() {
+            outcome.last_stderr = Some(text.clone());
+        }
+        self.batch.push((stream, text, continued));
+    }
+
+    /// Pushes the batch into the ring and out to subscribers under one lock, so an
+    /// [`attach`](crate::Supervisor::attach) sees each line exactly once.
+    fn flush(&mut self) {
+        if let Some(log) = &mut self.log {
+            if let Err(e) = log.flush() {
+                self.log = None;
+                self.persist_failed(format!("could not write the output log: {e}"));
+            }
+        }
+        if self.batch.is_empty() {
+            return;
+        }
+        self.lines += self.batch.len() as u64;
+        let mut ring = lock(&self.ring);
+        for (stream, text, continued) in self.batch.drain(..) {
+            let line = ring.push(stream, text, continued);
+            let _ = self.inner.events.send(Event::Output { task: self.id, line });
+        }
+    }
+
+    fn note(&mut self, text: String, outcome: &mut Outcome) {
+        self.line(Stream::Tasktray, text.as_bytes(), false, outcome);
+        self.flush();
+    }
+
+    fn persist_failed(&self, message: String) {
+        tracing::warn!("task {}: {message}", self.id);
+        let _ = self.inner.events.send(Event::PersistFailed { task: self.id, message });
+    }
+}
+
+/// SIGKILLs what is left of a task if its runner is dropped without reaping it (a panic, the
+/// runtime going away). Disarmed once the shim is reaped.
+struct KillGuard {
+    pgid: Option<i32>,
+    marker: std::ffi::OsString,
+}
+
+impl Drop for KillGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.pgid.take() {
+            let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+            procfs::signal_all(&procfs::marked(MARKER_ENV, &self.marker), Signal::SIGKILL);
+        }
+    }
+}
+
+impl Run {
+    pub(crate) async fn run(self) {
+        let Run { inner, record, agent, args, stdin, lock: project_lock, ring, cancel, done } = self;
+        let id = record.id;
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(inner.history.log_path(id))
+            .map(|f| BufWriter::with_capacity(READ_CHUNK, f));
+        let mut sink = Sink {
+            inner: inner.clone(),
+            id,
+            format: record.options.format,
+            ring,
+            log: None,
+            batch: Vec::new(),
+            lines: 0,
+        };
+        match log {
+            Ok(log) => sink.log = Some(log),
+            Err(e) => sink.persist_failed(format!("could not open the output log: {e}")),
+        }
+        let mut outcome = Outcome::default();
+        execute(&inner, &record, &agent, &args, stdin.as_deref(), &cancel, &mut sink, &mut outcome).await;
+
+        let status = outcome.status();
+        if status == TaskStatus::Failed && outcome.error.is_none() && outcome.result.is_none() {
+            sink.note(format!("[tasktray] {}", outcome.failure_reason()), &mut Outcome::default());
+        }
+        let now = inner.config.clock.now_ms();
+        let lines = sink.lines;
+        let finished = inner.update(id, |r| {
+            r.status = status;
+            r.finished_at_ms = Some(now);
+            r.started_at_ms.get_or_insert(now);
+            r.exit = outcome.exit;
+            r.error = outcome.error.clone();
+            r.session_id = outcome.session_id.clone().or(r.session_id.take());
+            r.result = outcome.result.clone();
+            r.line_count = lines;
+        });
+        drop(sink);
+        if let Some(finished) = finished {
+            inner.persist(&finished);
+            let writer = inner.clone();
+            let written = tokio::task::spawn_blocking(move || report::write(&writer.history, &finished)).await;
+            match written {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!("task {id}: {e}");
+                    let _ = inner.events.send(Event::PersistFailed { task: id, message: e.to_string() });
+                }
+                Err(e) => tracing::warn!("task {id}: transcript writer failed: {e}"),
+            }
+        }
+        drop(project_lock);
+        let event = match status {
+            TaskStatus::Completed => Event::Completed { task: id },
+            TaskStatus::Cancelled => Event::Cancelled { task: id },
+            _ => Event::Failed { task: id, reason: outcome.failure_reason() },
+        };
+        tracing::info!("task {id} {status}");
+        let _ = inner.events.send(event);
+        let _ = done.send(true);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn execute(
+    inner: &Arc<Inner>,
+    record: &TaskRecord,
+    agent: &std::path::Path,
+    args: &[std::ffi::OsString],
+    stdin: Option<&std::path::Path>,
+    cancel: &CancellationToken,
+    sink: &mut Sink,
+    outcome: &mut Outcome,
+) {
+    let id = record.id;
+    let config = &inner.config;
+    // The lifeline: the shim's stdin is the read end; the write end lives as long as this
+    // runner. If the host dies, the shim reads EOF and stops the tree.
+    let (lifeline_read, lifeline_write) = match nix::unistd::pipe2(OFlag::O_CLOEXEC) {
+        Ok(pair) => pair,
+        Err(e) => {
+            outcome.error = Some(format!("could not create the lifeline pipe: {e}"));
+            sink.note(format!("[tasktray] {}", outcome.error.as_deref().unwrap_or_default()), outcome);
+            return;
+        }
+    };
+    let marker = inner.marker(id);
+    let mut command = tokio::process::Command::new(&config.shim.program);
+    command
+        .args(shim::shim_args(config.grace, stdin))
+        .arg(agent)
+        .args(args)
+        .current_dir(&record.project_dir)
+        .env_remove("CLAUDECODE")
+        .env(MARKER_ENV, &marker)
+        .envs(config.extra_env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::from(lifeline_read))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(false);
+    tracing::debug!(task = %id, shim = %config.shim.program.display(), agent = %agent.display(), ?args, cwd = %record.project_dir.display(), extra_env = ?config.extra_env, "starting");
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            let reason = if record.project_dir.is_dir() {
+                format!("could not start the task: {e}")
+            } else {
+                format!("the project folder {} is gone", record.project_dir.display())
+            };
+            sink.note(format!("[tasktray] {reason}"), outcome);
+            outcome.error = Some(reason);
+            return;
+        }
+    };
+    drop(command);
+    let shim_pid = child.id().map(|p| p as i32);
+    let mut guard = KillGuard { pgid: shim_pid, marker };
+    let now = config.clock.now_ms();
+    let shim_ref = shim_pid.and_then(procfs::process_ref);
+    if let Some(running) = inner.update(id, |r| {
+        r.status = TaskStatus::Running;
+        r.started_at_ms = Some(now);
+        r.shim = shim_ref;
+    }) {
+        inner.persist(&running);
+    }
+    let _ = inner.events.send(crate::model::Event::Started { task: id });
+
+    let (Some(mut stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        outcome.error = Some("the task's output pipes are missing".into());
+        return;
+    };
+    let mut out_framer = LineFramer::new(config.max_line_bytes);
+    let mut err_framer = LineFramer::new(config.max_line_bytes);
+    let mut out_buf = vec![0u8; READ_CHUNK];
+    let mut err_buf = vec![0u8; READ_CHUNK];
+    let (mut out_open, mut err_open) = (true, true);
+    let far = Instant::now() + Duration::from_secs(86_400 * 365);
+    let mut kill_at = far;
+    let mut drain_until = far;
+    let mut killed = false;
+
+    loop {
+        if !out_open && !err_open && outcome.exit.is_some() {
+            break;
+        }
+        // Every branch is cancel-safe: `read` on a pipe and `wait` on a child lose nothing
+        // when another branch wins, and the token and timers can be polled again.
+        tokio::select! {
+            biased;
+            () = cancel.cancelled(), if !outcome.cancelled && outcome.exit.is_none() => {
+                outcome.cancelled = true;
+                if let Some(pid) = shim_pid {
+                    let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+                }
+                kill_at = Instant::now() + config.grace + SHIM_MARGIN;
+            }
+            () = sleep_until(kill_at), if !killed && outcome.exit.is_none() => {
+                killed = true;
+                tracing::warn!("task {id}: the shim did not stop in time, killing the tree");
+                if let Some(pgid) = guard.pgid {
+                    let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+                }
+                procfs::signal_all(&procfs::marked(MARKER_ENV, &guard.marker), Signal::SIGKILL);
+            }
+            read = stdout.read(&mut out_buf), if out_open => {
+                out_open = pump(read, &out_buf, Stream::Stdout, &mut out_framer, sink, outcome);
+            }
+            read = stderr.read(&mut err_buf), if err_open => {
+                err_open = pump(read, &err_buf, Stream::Stderr, &mut err_framer, sink, outcome);
+            }
+            status = child.wait(), if outcome.exit.is_none() => {
+                guard.pgid = None;
+                outcome.exit = Some(match status {
+                    Ok(s) => s.code().map_or_else(|| ExitInfo::Signal(s.signal().unwrap_or(0)), ExitInfo::Code),
+                    Err(e) => {
+                        tracing::warn!("task {id}: waiting for the shim failed: {e}");
+                        ExitInfo::Code(-1)
+                    }
+                });
+                drain_until = Instant::now() + DRAIN_AFTER_EXIT;
+            }
+            () = sleep_until(drain_until), if outcome.exit.is_some() => {
+                tracing::warn!("task {id}: output pipes still open after exit; a process escaped the tree");
+                for (open, framer, stream) in [(&mut out_open, &mut out_framer, Stream::Stdout), (&mut err_open, &mut err_framer, Stream::Stderr)] {
+                    if *open {
+                        sink.frame(stream, framer, None, outcome);
+                        *open = false;
+                    }
+                }
+            }
+        }
+    }
+    drop(lifeline_write);
+}
+
+/// Handles one read from a pipe; returns whether the pipe is still open.
+fn pump(
+    read: std::io::Result<usize>,
+    buf: &[u8],
+    stream: Stream,
+    framer: &mut LineFramer,
+    sink: &mut Sink,
+    outcome: &mut Outcome,
+) -> bool {
+    match read {
+        Ok(0) | Err(_) => {
+            sink.frame(stream, framer, None, outcome);
+            false
+        }
+        Ok(n) => {
+            sink.frame(stream, framer, Some(&buf[..n]), outcome);
+            true
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! The per-task shim: the one process of a task that is a child of the host, and the owner of
+//! the task's whole process tree (the init-process pattern of tini and containerd-shim).
+//!
+//! The host binary re-executes itself (or a dedicated `tasktray-shim`) with [`SHIM_ARG`] first;
+//! [`run_if_invoked`], called at the top of `main`, then turns the process into the shim:
+//!
+//! 1. It becomes a child subreaper, so every process the agent orphans (Claude Code runs each
+//!    Bash tool in its own session) is re-parented to the shim instead of init.
+//! 2. It starts the agent with stdin from the prompt file or `/dev/null`, and waits.
+//! 3. It stops the tree on SIGTERM/SIGINT/SIGHUP, or when its own stdin (the lifeline pipe from
+//!    the host) reaches EOF because the host died: SIGTERM to every descendant, the grace
+//!    period, then SIGKILL to what is left, rescanning so late forks are caught too.
+//! 4. When the agent exits by itself, leftovers (a daemon it started) are stopped the same way.
+//! 5. It reaps everything, then exits with the agent's status (re-raising the agent's signal).
+//!
+//! The shim is plain synchronous code: signals arrive on a signalfd, the lifeline and the
+//! signalfd are `poll`ed, no threads, no runtime.
+
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::os::fd::AsFd;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{raise, SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{read, Pid};
+
+use crate::model::ExitInfo;
+use crate::procfs;
+
+/// The first argument that makes a Tasktray binary run as a shim.
+pub const SHIM_ARG: &str = "__tasktray_shim";
+
+/// How often the tree is rescanned while it is being stopped.
+const STOP_TICK: Duration = Duration::from_millis(5);
+
+/// Exit code when the agent could not be executed (as a shell reports it).
+const EXIT_NOT_FOUND: i32 = 127;
+const EXIT_CANNOT_EXEC: i32 = 126;
+
+/// Runs the shim and exits if this process was started as one; returns otherwise. Call it
+/// first thing in `main`, before any runtime or thread is started.
+pub fn run_if_invoked() {
+    let mut args = std::env::args_os();
+    if args.nth(1).as_deref() != Some(OsStr::new(SHIM_ARG)) {
+        return;
+    }
+    let code = match ShimArgs::parse(args) {
+        Ok(shim) => shim.run(),
+        Err(message) => {
+            eprintln!("tasktray shim: {message}");
+            2
+        }
+    };
+    std::process::exit(code);
+}
+
+/// The shim's command line after [`SHIM_ARG`]: `GRACE_MS STDIN AGENT [ARGS...]`, where STDIN
+/// is a file to give the agent as stdin, or `-` for `/dev/null`.
+#[derive(Debug)]
+struct ShimArgs {
+    grace: Duration,
+    stdin: Option<PathBuf>,
+    agent: OsString,
+    agent_args: Vec<OsString>,
+}
+
+/// Builds the arguments that [`run_if_invoked`] parses.
+pub(crate) fn shim_args(grace: Duration, stdin: Option<&std::path::Path>) -> Vec<OsString> {
+    vec![
+        OsString::from(SHIM_ARG),
+        OsString::from(grace.as_millis().to_string()),
+        stdin.map_or_else(|| OsString::from("-"), |p| p.as_os_str().to_owned()),
+    ]
+}
+
+impl ShimArgs {
+    fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Self, String> {
+        let usage = "usage: __tasktray_shim GRACE_MS STDIN AGENT [ARGS...]";
+        let grace = args
+            .next()
+            .and_then(|g| g.to_str()?.parse::<u64>().ok())
+            .ok_or(usage)?;
+        let stdin = args.next().ok_or(usage)?;
+        let agent = args.next().ok_or(usage)?;
+        Ok(ShimArgs {
+            grace: Duration::from_millis(grace),
+            stdin: (stdin != "-").then(|| PathBuf::from(stdin)),
+            agent,
+            agent_args: args.collect(),
+        })
+    }
+
+    fn run(self) -> i32 {
+        let mut mask = SigSet::empty();
+        for sig in [Signal::SIGCHLD, Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+            mask.add(sig);
+        }
+        if let Err(e) = mask.thread_block() {
+            eprintln!("tasktray shim: cannot block signals: {e}");
+            return EXIT_CANNOT_EXEC;
+        }
+        let signals = match SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+        {
+            Ok(fd) => fd,
+            Err(e) => {
+                eprintln!("tasktray shim: cannot create a signalfd: {e}");
+                return EXIT_CANNOT_EXEC;
+            }
+        };
+        if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
+            eprintln!("tasktray shim: cannot become a subreaper: {e}");
+        }
+
+        let stdin = match &self.stdin {
+            Some(path) => File::open(path),
+            None => File::open("/dev/null"),
+        };
+        let stdin = match stdin {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("tasktray: cannot open the agent's input: {e}");
+                return EXIT_CANNOT_EXEC;
+            }
+        };
+        // std resets the signal mask and SIGPIPE in the child, so the agent starts clean.
+        let agent = match Command::new(&self.agent).args(&self.agent_args).stdin(stdin).spawn() {
+            Ok(child) => child,
+            Err(e) => {
+                eprintln!(
+                    "tasktray: cannot start the agent {}: {e}",
+                    PathBuf::from(&self.agent).display()
+                );
+                return if e.kind() == std::io::ErrorKind::NotFound {
+                    EXIT_NOT_FOUND
+                } else {
+                    EXIT_CANNOT_EXEC
+                };
+            }
+        };
+        // The agent is reaped with waitpid below, like every other orphan; the std handle is
+        // only used for its pid.
+        let agent_pid = agent.id() as i32;
+        drop(agent);
+
+        let status = Tree { me: std::process::id() as i32, agent_pid, grace: self.grace }
+            .supervise(&signals);
+        exit_like(status)
+    }
+}
+
+/// The shim's view of the tree it owns.
+struct Tree {
+    me: i32,
+    agent_pid: i32,
+    grace: Duration,
+}
+
+/// A stop in progress: SIGTERM was sent at `since`; SIGKILL follows after the grace period.
+struct Stopping {
+    deadline: Instant,
+    termed: Vec<i32>,
+}
+
+impl Tree {
+    fn supervise(&self, signals: &SignalFd) -> ExitInfo {
+        let lifeline = std::io::stdin();
+        let mut lifeline_open = true;
+        let mut agent_status = None;
+        let mut stopping: Option<Stopping> = None;
+        loop {
+            self.reap(&mut agent_status);
+            if agent_status.is_some() || stopping.is_some() {
+                let left = procfs::descendants(self.me);
+                if left.is_empty() && agent_status.is_some() {
+                    break;
+                }
+                let stop = stopping.get_or_insert_with(|| Stopping {
+                    deadline: Instant::now() + self.grace,
+                    termed: Vec::new(),
+                });
+                if Instant::now() >= stop.deadline {
+                    procfs::signal_all(&left, Signal::SIGKILL);
+                } else {
+                    // SIGTERM once to each process, including ones forked since the last scan.
+                    let new: Vec<i32> =
+                        left.into_iter().filter(|p| !stop.termed.contains(p)).collect();
+                    procfs::signal_all(&new, Signal::SIGTERM);
+                    stop.termed.extend(new);
+                }
+            }
+
+            let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+            if lifeline_open {
+                fds.push(PollFd::new(lifeline.as_fd(), PollFlags::POLLIN));
+            }
+            let timeout = if stopping.is_some() {
+                PollTimeout::try_from(STOP_TICK).unwrap_or(PollTimeout::ZERO)
+            } else {
+                PollTimeout::NONE
+            };
+            match poll(&mut fds, timeout) {
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(e) => {
+                    eprintln!("tasktray shim: poll failed: {e}");
+                    stopping.get_or_insert_with(|| self.begin_stop());
+                }
+            }
+            let lifeline_ready = fds
+                .get(1)
+                .and_then(PollFd::revents)
+                .is_some_and(|r| !r.is_empty());
+            let mut stop_requested = false;
+            while let Ok(Some(info)) = signals.read_signal() {
+                if info.ssi_signo != Signal::SIGCHLD as u32 {
+                    stop_requested = true;
+                }
+            }
+            if lifeline_ready && lifeline_open {
+                let mut buf = [0u8; 64];
+                match read(&lifeline, &mut buf) {
+                    Ok(0) | Err(_) => {
+                        lifeline_open = false;
+                        stop_requested = true;
+                    }
+                    Ok(_) => {}
+                }
+            }
+            if stop_requested && stopping.is_none() {
+                stopping = Some(self.begin_stop());
+            }
+        }
+        agent_status.unwrap_or(ExitInfo::Code(EXIT_CANNOT_EXEC))
+    }
+
+    fn begin_stop(&self) -> Stopping {
+        Stopping { deadline: Instant::now() + self.grace, termed: Vec::new() }
+    }
+
+    /// Reaps every child that has exited; notes the agent's status when it is among them.
+    fn reap(&self, agent_status: &mut Option<ExitInfo>) {
+        loop {
+            match waitpid(None::<Pid>, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(pid, code)) if pid.as_raw() == self.agent_pid => {
+                    *agent_status = Some(ExitInfo::Code(code));
+                }
+                Ok(WaitStatus::Signaled(pid, sig, _)) if pid.as_raw() == self.agent_pid => {
+                    *agent_status = Some(ExitInfo::Signal(sig as i32));
+                }
+                Ok(WaitStatus::StillAlive) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    }
+}
+
+/// Ends the shim the way the agent ended: the same exit code, or the same signal.
+fn exit_like(status: ExitInfo) -> i32 {
+    match status {
+        ExitInfo::Code(code) => code,
+        ExitInfo::Signal(sig) => {
+            if let Ok(signal) = Signal::try_from(sig) {
+                // No core file for the shim's own copy of the agent's crash.
+                let _ = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0);
+                let mut only = SigSet::empty();
+                only.add(signal);
+                let _ = only.thread_unblock();
+                let _ = raise(signal);
+            }
+            // Still here: the signal is ignored by default (or was SIGPIPE, which std ignores).
+            128 + sig
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_its_own_arguments() {
+        let mut args = shim_args(Duration::from_millis(1500), None);
+        args.extend(["claude", "-p", "hi"].map(OsString::from));
+        let parsed = ShimArgs::parse(args.into_iter().skip(1)).expect("valid shim args");
+        assert_eq!(parsed.grace, Duration::from_millis(1500));
+        assert_eq!(parsed.stdin, None);
+        assert_eq!(parsed.agent, "claude");
+        assert_eq!(parsed.agent_args, vec![OsString::from("-p"), OsString::from("hi")]);
+        assert!(ShimArgs::parse(["x"].map(OsString::from).into_iter()).is_err());
+    }
+}

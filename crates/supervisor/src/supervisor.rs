@@ -1,0 +1,508 @@
+//! The [`Supervisor`] handle: the one entry point of the core. Cheap to clone, callable from
+//! any thread; every task's processes are owned by that task's own tokio task (`runner`), and
+//! the handle only reads shared state or sends it a cancel.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::runtime::Handle;
+use tokio::sync::{broadcast, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::agent::{agent_args, PromptInput};
+use crate::config::SupervisorConfig;
+use crate::error::{Error, Result};
+use crate::history::History;
+use crate::lock::ProjectLock;
+use crate::model::{Event, OutputLine, ProcessRef, SpawnRequest, TaskId, TaskRecord, TaskStatus};
+use crate::procfs;
+use crate::ring::OutputRing;
+use crate::runner::Run;
+
+/// Events buffered per subscriber. A subscriber that falls further behind gets
+/// `RecvError::Lagged` and should re-read state (and output via [`Supervisor::attach`]).
+pub const EVENT_CAPACITY: usize = 8192;
+
+/// The environment variable that marks every process of a task, so leftovers can be found
+/// after a crash. Its value is `<instance>:<task id>`.
+pub const MARKER_ENV: &str = "TASKTRAY_TASK";
+
+/// Runs and remembers tasks. See the crate docs for the theory of operation.
+#[derive(Debug, Clone)]
+pub struct Supervisor {
+    inner: Arc<Inner>,
+}
+
+/// A live view of one task: the output so far and the events from right after it. Taken
+/// under the task's output lock, so no line is missed or seen twice between the two.
+#[derive(Debug)]
+pub struct Attached {
+    pub record: TaskRecord,
+    pub snapshot: Vec<OutputLine>,
+    pub events: broadcast::Receiver<Event>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) config: SupervisorConfig,
+    pub(crate) history: History,
+    runtime: Handle,
+    tasks: Mutex<BTreeMap<TaskId, Slot>>,
+    pub(crate) events: broadcast::Sender<Event>,
+    /// Cancelled on shutdown; each task's token is a child of it.
+    root: CancellationToken,
+    tracker: TaskTracker,
+    /// Identifies this data dir in the process marker.
+    instance: String,
+    me: Option<ProcessRef>,
+}
+
+#[derive(Debug)]
+struct Slot {
+    record: TaskRecord,
+    /// The in-memory tail; for tasks loaded from history, built from the log when asked for.
+    ring: Option<Arc<Mutex<OutputRing>>>,
+    live: Option<Live>,
+}
+
+#[derive(Debug, Clone)]
+struct Live {
+    cancel: CancellationToken,
+    done: watch::Receiver<bool>,
+}
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these locks cannot leave the data half-updated (every
+    // critical section is a single assignment or push), so a poisoned lock is still usable.
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Supervisor {
+    /// Opens the history in the data dir, recovers from a crash of an earlier host (tasks it
+    /// left running become `interrupted` and their processes are killed), and starts
+    /// accepting tasks, which run on `runtime`.
+    pub fn start(config: SupervisorConfig, runtime: Handle) -> Result<Self> {
+        let history = History::open(&config.data_dir)?;
+        let (events, _) = broadcast::channel(EVENT_CAPACITY);
+        let inner = Arc::new(Inner {
+            instance: instance_id(history.root()),
+            me: procfs::process_ref(std::process::id() as i32),
+            history,
+            runtime,
+            tasks: Mutex::new(BTreeMap::new()),
+            events,
+            root: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+            config,
+        });
+        let supervisor = Supervisor { inner };
+        supervisor.recover();
+        Ok(supervisor)
+    }
+
+    fn recover(&self) {
+        let mut tasks = lock(&self.inner.tasks);
+        for mut record in self.inner.history.load_all() {
+            if record.status.is_active() && !self.owned_elsewhere(&record) {
+                tracing::warn!("task {} was left {} by a host that is gone: interrupted", record.id, record.status);
+                self.kill_leftovers(&record);
+                record.status = TaskStatus::Interrupted;
+                record.finished_at_ms.get_or_insert(self.inner.config.clock.now_ms());
+                record.error = Some("Tasktray stopped while this task was running".into());
+                if let Err(e) = self.inner.history.save(&record) {
+                    tracing::warn!("could not record task {} as interrupted: {e}", record.id);
+                }
+            }
+            tasks.insert(record.id, Slot { record, ring: None, live: None });
+        }
+    }
+
+    /// A task recorded as active whose owner process still lives (e.g. `taskctl run` while the
+    /// app starts) is left alone.
+    fn owned_elsewhere(&self, record: &TaskRecord) -> bool {
+        record.owner.is_some_and(|o| Some(o) != self.inner.me && procfs::is_alive(o))
+    }
+
+    fn kill_leftovers(&self, record: &TaskRecord) {
+        if let Some(shim) = record.shim.filter(|s| procfs::is_alive(*s)) {
+            procfs::signal_all(&[shim.pid], nix::sys::signal::Signal::SIGKILL);
+        }
+        let marked = procfs::marked(MARKER_ENV, &self.inner.marker(record.id));
+        if !marked.is_empty() {
+            tracing::warn!("killing {} leftover processes of task {}", marked.len(), record.id);
+            procfs::signal_all(&marked, nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+
+    /// Starts a task and returns its id at once; the agent runs in the background.
+    pub fn spawn(&self, request: SpawnRequest) -> Result<TaskId> {
+        let inner = &self.inner;
+        if inner.root.is_cancelled() {
+            return Err(Error::ShuttingDown);
+        }
+        if request.prompt.trim().is_empty() {
+            return Err(Error::EmptyPrompt);
+        }
+        if request.prompt.contains('\0') {
+            return Err(Error::PromptHasNul);
+        }
+        let project = canonical_project(&request.project_dir)?;
+        let agent = inner.config.agent.resolve()?;
+
+        let id = inner.history.allocate_id()?;
+        let lock = match ProjectLock::acquire(&inner.history.locks_dir(), &project, id) {
+            Ok(lock) => lock,
+            Err(e) => {
+                // The id stays used; its empty folder is dropped.
+                let _ = inner.history.remove(id);
+                return Err(e);
+            }
+        };
+        let (args, input) = agent_args(&request.prompt, &request.options);
+        let stdin = match input {
+            PromptInput::Argument => None,
+            PromptInput::Stdin => {
+                let path = inner.history.prompt_path(id);
+                if let Err(e) = std::fs::write(&path, &request.prompt) {
+                    let _ = inner.history.remove(id);
+                    return Err(Error::io("write the prompt to", path, e));
+                }
+                Some(path)
+            }
+        };
+        let record = TaskRecord {
+            id,
+            name: task_name(&request.name, &request.prompt),
+            prompt: request.prompt,
+            project_dir: project,
+            options: request.options,
+            status: TaskStatus::Pending,
+            created_at_ms: inner.config.clock.now_ms(),
+            started_at_ms: None,
+            finished_at_ms: None,
+            exit: None,
+            error: None,
+            result: None,
+            session_id: None,
+            follow_up_of: request.follow_up_of,
+            owner: inner.me,
+            shim: None,
+            line_count: 0,
+        };
+        if let Err(e) = inner.history.save(&record) {
+            let _ = inner.history.remove(id);
+            return Err(e);
+        }
+
+        let ring = Arc::new(Mutex::new(OutputRing::new(
+            inner.config.ring_lines,
+            inner.config.ring_bytes,
+        )));
+        let cancel = inner.root.child_token();
+        let (done_tx, done_rx) = watch::channel(false);
+        lock_tasks(inner).insert(
+            id,
+            Slot {
+                record: record.clone(),
+                ring: Some(ring.clone()),
+                live: Some(Live { cancel: cancel.clone(), done: done_rx }),
+            },
+        );
+        let _ = inner.events.send(Event::Spawned { task: id });
+        tracing::info!("task {id} spawned in {}", record.project_dir.display());
+
+        let run = Run {
+            inner: inner.clone(),
+            record,
+            agent,
+            args,
+            stdin,
+            lock,
+            ring,
+            cancel,
+            done: done_tx,
+        };
+        inner.tracker.spawn_on(run.run(), &inner.runtime);
+        Ok(id)
+    }
+
+    /// Continues a finished task's agent session with a new prompt, as a new linked task.
+    pub fn follow_up(&self, id: TaskId, prompt: String) -> Result<TaskId> {
+        let record = self.get(id).ok_or(Error::TaskNotFound { id })?;
+        if record.status.is_active() {
+            return Err(Error::TaskRunning { id });
+        }
+        let session = record
+            .session_id
+            .clone()
+            .filter(|_| record.options.keep_session || record.options.resume.is_some())
+            .ok_or(Error::NoSession { id })?;
+        let mut options = record.options.clone();
+        options.resume = Some(session);
+        options.keep_session = true;
+        self.spawn(SpawnRequest {
+            name: format!("{} (follow-up)", record.name.trim_end_matches(" (follow-up)")),
+            prompt,
+            project_dir: record.project_dir,
+            options,
+            follow_up_of: Some(id),
+        })
+    }
+
+    /// Asks a running task to stop (SIGTERM to its tree, SIGKILL after the grace period) and
+    /// returns at once.
+    pub fn request_cancel(&self, id: TaskId) -> Result<()> {
+        let live = self.live(id)?;
+        live.cancel.cancel();
+        Ok(())
+    }
+
+    /// Cancels a running task and waits until its whole process tree is gone.
+    pub async fn cancel(&self, id: TaskId) -> Result<TaskRecord> {
+        self.request_cancel(id)?;
+        self.wait(id).await
+    }
+
+    /// Waits until a task has finished and returns its final record.
+    pub async fn wait(&self, id: TaskId) -> Result<TaskRecord> {
+        let live = {
+            let tasks = lock_tasks(&self.inner);
+            let slot = tasks.get(&id).ok_or(Error::TaskNotFound { id })?;
+            slot.live.clone()
+        };
+        if let Some(mut live) = live {
+            // An error means the runner is gone, which also means it finished.
+            let _ = live.done.wait_for(|done| *done).await;
+        }
+        self.get(id).ok_or(Error::TaskNotFound { id })
+    }
+
+    fn live(&self, id: TaskId) -> Result<Live> {
+        let tasks = lock_tasks(&self.inner);
+        let slot = tasks.get(&id).ok_or(Error::TaskNotFound { id })?;
+        match &slot.live {
+            Some(live) if slot.record.status.is_active() => Ok(live.clone()),
+            _ => Err(Error::TaskNotRunning { id }),
+        }
+    }
+
+    /// One task by id.
+    pub fn get(&self, id: TaskId) -> Option<TaskRecord> {
+        lock_tasks(&self.inner).get(&id).map(|s| s.record.clone())
+    }
+
+    /// Tasks whose name contains `needle`, ignoring case, newest first.
+    pub fn find_by_name(&self, needle: &str) -> Vec<TaskRecord> {
+        let needle = needle.to_lowercase();
+        self.filtered(|r| r.name.to_lowercase().contains(&needle))
+    }
+
+    /// Every task, newest first.
+    pub fn all(&self) -> Vec<TaskRecord> {
+        self.filtered(|_| true)
+    }
+
+    /// Tasks that are pending or running, newest first.
+    pub fn running(&self) -> Vec<TaskRecord> {
+        self.filtered(|r| r.status.is_active())
+    }
+
+    fn filtered(&self, keep: impl Fn(&TaskRecord) -> bool) -> Vec<TaskRecord> {
+        let tasks = lock_tasks(&self.inner);
+        tasks.values().rev().map(|s| &s.record).filter(|r| keep(r)).cloned().collect()
+    }
+
+    /// Re-reads tasks that other processes (another host, `taskctl`) added or changed.
+    pub fn refresh(&self) {
+        let records = self.inner.history.load_all();
+        let mut tasks = lock_tasks(&self.inner);
+        for record in records {
+            match tasks.get_mut(&record.id) {
+                Some(slot) if slot.live.is_some() => {}
+                Some(slot) => {
+                    if slot.record != record {
+                        slot.record = record;
+                        slot.ring = None;
+                    }
+                }
+                None => {
+                    tasks.insert(record.id, Slot { record, ring: None, live: None });
+                }
+            }
+        }
+    }
+
+    /// The output lines held in memory, joined (the seed's `get_task_output`).
+    pub fn output_text(&self, id: TaskId) -> Result<String> {
+        let ring = self.ring(id)?;
+        let text = lock(&ring).text();
+        Ok(text)
+    }
+
+    /// The whole output, from the log on disk.
+    pub fn log_text(&self, id: TaskId) -> Result<String> {
+        self.get(id).ok_or(Error::TaskNotFound { id })?;
+        self.inner.history.read_log(id)
+    }
+
+    /// The output so far plus every later event, atomically (see [`Attached`]).
+    pub fn attach(&self, id: TaskId) -> Result<Attached> {
+        let ring = self.ring(id)?;
+        let ring = lock(&ring);
+        let events = self.inner.events.subscribe();
+        let snapshot = ring.snapshot();
+        // The record is read under the same lock, so its status is not older than the
+        // snapshot: a finish event after it is still delivered.
+        let record = self.get(id).ok_or(Error::TaskNotFound { id })?;
+        Ok(Attached { record, snapshot, events })
+    }
+
+    /// All events of all tasks. Output events arrive in order per task, with sequence numbers.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.inner.events.subscribe()
+    }
+
+    fn ring(&self, id: TaskId) -> Result<Arc<Mutex<OutputRing>>> {
+        if let Some(ring) = lock_tasks(&self.inner).get(&id).ok_or(Error::TaskNotFound { id })?.ring.clone() {
+            return Ok(ring);
+        }
+        // A task from the history: rebuild its tail from the log, outside the map lock.
+        let config = &self.inner.config;
+        let (lines, before) = self.inner.history.read_log_tail(id, config.ring_lines)?;
+        let mut ring = OutputRing::new(config.ring_lines, config.ring_bytes).with_next_seq(before);
+        for line in lines {
+            ring.push(crate::model::Stream::Stdout, Arc::from(line), false);
+        }
+        let ring = Arc::new(Mutex::new(ring));
+        let mut tasks = lock_tasks(&self.inner);
+        let slot = tasks.get_mut(&id).ok_or(Error::TaskNotFound { id })?;
+        Ok(slot.ring.get_or_insert(ring).clone())
+    }
+
+    /// Forgets a finished task: its history and log are deleted (the transcript file in the
+    /// project stays). Refused while it runs.
+    pub fn cleanup(&self, id: TaskId) -> Result<()> {
+        {
+            let mut tasks = lock_tasks(&self.inner);
+            let slot = tasks.get(&id).ok_or(Error::TaskNotFound { id })?;
+            if slot.record.status.is_active() {
+                return Err(Error::TaskRunning { id });
+            }
+            tasks.remove(&id);
+        }
+        // The project lock went with the task's runner when it finished.
+        self.inner.history.remove(id)?;
+        let _ = self.inner.events.send(Event::Removed { task: id });
+        Ok(())
+    }
+
+    /// Stops every task and waits for their trees to be gone: SIGTERM to each, then, if
+    /// `deadline` passes first, SIGKILL to every process that carries a task marker.
+    pub async fn shutdown(&self, deadline: Duration) {
+        self.inner.root.cancel();
+        self.inner.tracker.close();
+        if tokio::time::timeout(deadline, self.inner.tracker.wait()).await.is_err() {
+            tracing::warn!("tasks did not stop within {deadline:?}: killing them");
+            for record in self.running() {
+                self.kill_leftovers(&record);
+            }
+            self.inner.tracker.wait().await;
+        }
+    }
+
+    /// The data dir's history, for readers such as `taskctl list`.
+    pub fn history(&self) -> &History {
+        &self.inner.history
+    }
+
+    /// The marker value the processes of task `id` carry in [`MARKER_ENV`].
+    pub fn marker(&self, id: TaskId) -> OsString {
+        self.inner.marker(id)
+    }
+
+    /// The clock the supervisor stamps tasks with.
+    pub fn now_ms(&self) -> u64 {
+        self.inner.config.clock.now_ms()
+    }
+}
+
+impl Inner {
+    pub(crate) fn marker(&self, id: TaskId) -> OsString {
+        OsString::from(format!("{}:{id}", self.instance))
+    }
+
+    /// Applies `change` to a task's record and returns the new record.
+    pub(crate) fn update(&self, id: TaskId, change: impl FnOnce(&mut TaskRecord)) -> Option<TaskRecord> {
+        let mut tasks = lock_tasks(self);
+        let slot = tasks.get_mut(&id)?;
+        change(&mut slot.record);
+        Some(slot.record.clone())
+    }
+
+    /// Saves a record; a failure is reported as an event and logged, and the task goes on.
+    pub(crate) fn persist(&self, record: &TaskRecord) {
+        if let Err(e) = self.history.save(record) {
+            tracing::warn!("could not save task {}: {e}", record.id);
+            let _ = self.events.send(Event::PersistFailed { task: record.id, message: e.to_string() });
+        }
+    }
+}
+
+fn lock_tasks(inner: &Inner) -> MutexGuard<'_, BTreeMap<TaskId, Slot>> {
+    lock(&inner.tasks)
+}
+
+fn canonical_project(path: &Path) -> Result<std::path::PathBuf> {
+    if !path.is_absolute() {
+        return Err(Error::ProjectDirRelative { path: path.to_path_buf() });
+    }
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(Error::ProjectDirMissing { path: path.to_path_buf() })
+        }
+        Err(e) => Err(Error::io("open the project folder", path, e)),
+        Ok(meta) if !meta.is_dir() => Err(Error::ProjectNotDir { path: path.to_path_buf() }),
+        Ok(_) => std::fs::canonicalize(path).map_err(|e| Error::io("resolve", path, e)),
+    }
+}
+
+/// The given name, or the prompt's first line shortened.
+fn task_name(name: &str, prompt: &str) -> String {
+    let name = name.trim();
+    if !name.is_empty() {
+        return name.chars().take(120).collect();
+    }
+    let first = prompt.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("task");
+    let mut short: String = first.chars().take(60).collect();
+    if first.chars().count() > 60 {
+        short.push('…');
+    }
+    short
+}
+
+/// A short stable id of a data dir, so markers of different data dirs never match.
+fn instance_id(data_dir: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut hash: u32 = 0x811c_9dc5;
+    for &b in data_dir.as_os_str().as_bytes() {
+        hash ^= u32::from(b);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    format!("{hash:08x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_come_from_the_prompt_when_empty() {
+        assert_eq!(task_name("  ", "\n  Fix the login bug\nmore"), "Fix the login bug");
+        assert_eq!(task_name("mine", "x"), "mine");
+        assert!(task_name("", &"y".repeat(100)).ends_with('…'));
+    }
+}
