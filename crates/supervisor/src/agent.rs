@@ -67,11 +67,15 @@ impl AgentSearch {
 
 fn check_executable(path: &Path) -> Result<PathBuf> {
     match std::fs::metadata(path) {
-        Err(_) => Err(Error::AgentNotFound { searched: vec![path.to_path_buf()] }),
+        Err(_) => Err(Error::AgentNotFound {
+            searched: vec![path.to_path_buf()],
+        }),
         Ok(meta) if meta.is_file() && meta.permissions().mode() & 0o111 != 0 => {
             Ok(path.to_path_buf())
         }
-        Ok(_) => Err(Error::AgentNotExecutable { path: path.to_path_buf() }),
+        Ok(_) => Err(Error::AgentNotExecutable {
+            path: path.to_path_buf(),
+        }),
     }
 }
 
@@ -126,12 +130,21 @@ mod tests {
     #[test]
     fn builds_the_documented_command() {
         let (args, input) = agent_args("fix the bug", &TaskOptions::default());
-        let args: Vec<String> = args.into_iter().map(|a| a.into_string().unwrap_or_default()).collect();
+        let args: Vec<String> = args
+            .into_iter()
+            .map(|a| a.into_string().unwrap_or_default())
+            .collect();
         assert_eq!(
             args,
             [
-                "-p", "--output-format", "stream-json", "--verbose", "--permission-mode",
-                "bypassPermissions", "--no-session-persistence", "fix the bug"
+                "-p",
+                "--output-format",
+                "stream-json",
+                "--verbose",
+                "--permission-mode",
+                "bypassPermissions",
+                "--no-session-persistence",
+                "fix the bug"
             ]
         );
         assert_eq!(input, PromptInput::Argument);
@@ -140,7 +153,10 @@ mod tests {
     #[test]
     fn long_or_dash_prompts_go_to_stdin() {
         let long = "x".repeat(MAX_PROMPT_ARG_BYTES + 1);
-        assert_eq!(agent_args(&long, &TaskOptions::default()).1, PromptInput::Stdin);
+        assert_eq!(
+            agent_args(&long, &TaskOptions::default()).1,
+            PromptInput::Stdin
+        );
         let (args, input) = agent_args("--help me", &TaskOptions::default());
         assert_eq!(input, PromptInput::Stdin);
         assert!(!args.iter().any(|a| a == "--help me"));
@@ -158,7 +174,10 @@ mod tests {
         };
         let err = search.resolve().expect_err("nothing installed");
         let message = err.to_string();
-        assert!(message.contains("npm install -g @anthropic-ai/claude-code"), "{message}");
+        assert!(
+            message.contains("npm install -g @anthropic-ai/claude-code"),
+            "{message}"
+        );
         assert!(message.contains(&bin.display().to_string()), "{message}");
 
         let local = dir.path().join(".local/bin");
@@ -175,7 +194,13 @@ mod tests {
 
         let not_exec = dir.path().join("plain");
         std::fs::write(&not_exec, "x").expect("write");
-        let explicit = AgentSearch { explicit: Some(not_exec), ..search };
-        assert!(matches!(explicit.resolve(), Err(Error::AgentNotExecutable { .. })));
+        let explicit = AgentSearch {
+            explicit: Some(not_exec),
+            ..search
+        };
+        assert!(matches!(
+            explicit.resolve(),
+            Err(Error::AgentNotExecutable { .. })
+        ));
     }
 }

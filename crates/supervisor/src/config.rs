@@ -26,7 +26,9 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_ms(&self) -> u64 {
-        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
     }
 }
 
@@ -39,7 +41,9 @@ pub struct ShimProgram {
 impl ShimProgram {
     /// The running binary itself; its `main` must call [`crate::shim::run_if_invoked`] first.
     pub fn current_exe() -> std::io::Result<Self> {
-        Ok(ShimProgram { program: std::env::current_exe()? })
+        Ok(ShimProgram {
+            program: std::env::current_exe()?,
+        })
     }
 }
 

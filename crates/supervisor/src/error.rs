@@ -97,8 +97,16 @@ impl Error {
         }
     }
 
-    pub(crate) fn io(about: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { about, path: path.into(), source }
+    pub(crate) fn io(
+        about: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        Error::Io {
+            about,
+            path: path.into(),
+            source,
+        }
     }
 }
 

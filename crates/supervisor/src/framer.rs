@@ -28,7 +28,10 @@ pub struct LineFramer {
 impl LineFramer {
     /// `max` is the largest piece emitted, in bytes (at least 4, so a UTF-8 character fits).
     pub fn new(max: usize) -> Self {
-        LineFramer { pending: Vec::new(), max: max.max(4) }
+        LineFramer {
+            pending: Vec::new(),
+            max: max.max(4),
+        }
     }
 
     /// Feeds one chunk; calls `emit` for every piece it completes, in order.
@@ -137,7 +140,10 @@ mod tests {
         // "aé" is 3 bytes; a cut at 2 would split é.
         let out = frame_all(4, &["aaaé".as_bytes(), b"\n"]);
         assert_eq!(out[0].0, b"aaa".to_vec());
-        assert_eq!(String::from_utf8(out[1].0.clone()).ok().as_deref(), Some("é"));
+        assert_eq!(
+            String::from_utf8(out[1].0.clone()).ok().as_deref(),
+            Some("é")
+        );
     }
 
     proptest! {

@@ -47,15 +47,27 @@ pub struct History {
 impl History {
     /// Opens (and creates) the data dir; fails with a clear error if it cannot be written.
     pub fn open(root: &Path) -> Result<Self> {
-        let history = History { root: root.to_path_buf() };
-        for dir in [history.root.clone(), history.root.join("tasks"), history.root.join("locks")] {
-            fs::create_dir_all(&dir).map_err(|source| Error::DataDir { path: dir.clone(), source })?;
+        let history = History {
+            root: root.to_path_buf(),
+        };
+        for dir in [
+            history.root.clone(),
+            history.root.join("tasks"),
+            history.root.join("locks"),
+        ] {
+            fs::create_dir_all(&dir).map_err(|source| Error::DataDir {
+                path: dir.clone(),
+                source,
+            })?;
         }
         // Creating a directory can succeed on a read-only bind mount; a real write tells.
         let probe = history.root.join(".write-test");
         fs::write(&probe, b"ok")
             .and_then(|()| fs::remove_file(&probe))
-            .map_err(|source| Error::DataDir { path: history.root.clone(), source })?;
+            .map_err(|source| Error::DataDir {
+                path: history.root.clone(),
+                source,
+            })?;
         Ok(history)
     }
 
@@ -119,8 +131,11 @@ impl History {
 
     /// Writes a task's record atomically.
     pub fn save(&self, task: &TaskRecord) -> Result<()> {
-        let json = serde_json::to_vec_pretty(&StoredRef { version: FORMAT_VERSION, task })
-            .map_err(|e| Error::io("encode", self.task_dir(task.id), e.into()))?;
+        let json = serde_json::to_vec_pretty(&StoredRef {
+            version: FORMAT_VERSION,
+            task,
+        })
+        .map_err(|e| Error::io("encode", self.task_dir(task.id), e.into()))?;
         write_atomic(&self.task_dir(task.id).join("task.json"), &json)
     }
 
@@ -138,7 +153,9 @@ impl History {
     /// warning: one bad file never hides the rest of the history.
     pub fn load_all(&self) -> Vec<TaskRecord> {
         let mut ids: Vec<u64> = match fs::read_dir(self.root.join("tasks")) {
-            Ok(dir) => dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect(),
+            Ok(dir) => dir
+                .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect(),
             Err(_) => Vec::new(),
         };
         ids.sort_unstable();
@@ -187,14 +204,17 @@ impl History {
         };
         let total = count_lines(&mut file).map_err(|e| Error::io("read", &path, e))?;
         let skip = total.saturating_sub(n as u64);
-        file.seek(SeekFrom::Start(0)).map_err(|e| Error::io("read", &path, e))?;
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| Error::io("read", &path, e))?;
         let mut lines = Vec::with_capacity(n.min(total as usize));
         let mut reader = BufReader::new(file);
         let mut buf = Vec::new();
         let mut index = 0u64;
         loop {
             buf.clear();
-            let read = reader.read_until(b'\n', &mut buf).map_err(|e| Error::io("read", &path, e))?;
+            let read = reader
+                .read_until(b'\n', &mut buf)
+                .map_err(|e| Error::io("read", &path, e))?;
             if read == 0 {
                 break;
             }
@@ -239,10 +259,12 @@ fn decode(bytes: &[u8]) -> io::Result<TaskRecord> {
 /// Writes a file atomically: a temp file in the same dir, fsync, rename.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io("create a file in", dir, e))?;
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io("create a file in", dir, e))?;
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| Error::io("write", path, e))?;
-    tmp.persist(path).map_err(|e| Error::io("replace", path, e.error))?;
+    tmp.persist(path)
+        .map_err(|e| Error::io("replace", path, e.error))?;
     Ok(())
 }

@@ -42,7 +42,10 @@ impl ProjectLock {
                     .and_then(|_| writeln!(locked, "{task}"))
                     .and_then(|()| locked.flush());
                 written.map_err(|e| Error::io("write the project lock", &path, e))?;
-                Ok(ProjectLock { _file: locked, path })
+                Ok(ProjectLock {
+                    _file: locked,
+                    path,
+                })
             }
             Err((mut file, Errno::EWOULDBLOCK)) => {
                 let mut holder = String::new();
@@ -50,7 +53,10 @@ impl ProjectLock {
                 // The holder writes its id right after locking; an empty file means we looked
                 // in between, and the id is not known yet.
                 let task_id = holder.trim().parse().unwrap_or(TaskId(0));
-                Err(Error::ProjectBusy { task_id, project: project.to_path_buf() })
+                Err(Error::ProjectBusy {
+                    task_id,
+                    project: project.to_path_buf(),
+                })
             }
             Err((_, errno)) => Err(Error::io("lock the project", &path, errno.into())),
         }
@@ -95,7 +101,8 @@ mod tests {
             other => panic!("expected ProjectBusy, got {other:?}"),
         }
         // Another project is independent.
-        ProjectLock::acquire(dir.path(), Path::new("/some/other"), TaskId(9)).expect("other project");
+        ProjectLock::acquire(dir.path(), Path::new("/some/other"), TaskId(9))
+            .expect("other project");
         drop(first);
         ProjectLock::acquire(dir.path(), project, TaskId(8)).expect("released project");
     }

@@ -88,7 +88,9 @@ impl FromStr for OutputFormat {
         match s {
             "stream-json" => Ok(OutputFormat::StreamJson),
             "text" => Ok(OutputFormat::Text),
-            other => Err(format!("unknown output format {other:?} (use stream-json or text)")),
+            other => Err(format!(
+                "unknown output format {other:?} (use stream-json or text)"
+            )),
         }
     }
 }
@@ -276,15 +278,34 @@ pub struct OutputLine {
 #[serde(tag = "type", rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum Event {
-    Spawned { task: TaskId },
-    Started { task: TaskId },
-    Output { task: TaskId, line: OutputLine },
-    Completed { task: TaskId },
-    Failed { task: TaskId, reason: String },
-    Cancelled { task: TaskId },
-    Removed { task: TaskId },
+    Spawned {
+        task: TaskId,
+    },
+    Started {
+        task: TaskId,
+    },
+    Output {
+        task: TaskId,
+        line: OutputLine,
+    },
+    Completed {
+        task: TaskId,
+    },
+    Failed {
+        task: TaskId,
+        reason: String,
+    },
+    Cancelled {
+        task: TaskId,
+    },
+    Removed {
+        task: TaskId,
+    },
     /// Writing history or a transcript failed; the task goes on.
-    PersistFailed { task: TaskId, message: String },
+    PersistFailed {
+        task: TaskId,
+        message: String,
+    },
 }
 
 impl Event {
@@ -303,6 +324,9 @@ impl Event {
 
     /// Completed, failed or cancelled.
     pub fn is_finish(&self) -> bool {
-        matches!(self, Event::Completed { .. } | Event::Failed { .. } | Event::Cancelled { .. })
+        matches!(
+            self,
+            Event::Completed { .. } | Event::Failed { .. } | Event::Cancelled { .. }
+        )
     }
 }

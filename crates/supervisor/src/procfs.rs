@@ -38,12 +38,19 @@ fn parse_stat(raw: &[u8]) -> Option<Stat> {
     let state = fields.next()?.bytes().next()?;
     let ppid = fields.next()?.parse().ok()?;
     let start_ticks = fields.nth(22 - 5)?.parse().ok()?;
-    Some(Stat { state, ppid, start_ticks })
+    Some(Stat {
+        state,
+        ppid,
+        start_ticks,
+    })
 }
 
 /// The identity of a running process, to recognise it later despite pid reuse.
 pub fn process_ref(pid: i32) -> Option<ProcessRef> {
-    stat(pid).map(|s| ProcessRef { pid, start_ticks: s.start_ticks })
+    stat(pid).map(|s| ProcessRef {
+        pid,
+        start_ticks: s.start_ticks,
+    })
 }
 
 /// Whether the process `p` names is still the same live (not zombie) process.
@@ -52,8 +59,11 @@ pub fn is_alive(p: ProcessRef) -> bool {
 }
 
 fn all_pids() -> Vec<i32> {
-    let Ok(dir) = fs::read_dir("/proc") else { return Vec::new() };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect()
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect()
 }
 
 /// Every live descendant of `root` (not `root` itself), found by walking parent links.
@@ -62,7 +72,10 @@ pub fn descendants(root: i32) -> Vec<i32> {
     let mut children: HashMap<i32, Vec<(i32, bool)>> = HashMap::new();
     for pid in all_pids() {
         if let Some(s) = stat(pid) {
-            children.entry(s.ppid).or_default().push((pid, s.state == b'Z'));
+            children
+                .entry(s.ppid)
+                .or_default()
+                .push((pid, s.state == b'Z'));
         }
     }
     let mut found = Vec::new();
@@ -116,7 +129,14 @@ mod tests {
     #[test]
     fn parses_names_with_spaces_and_parens() {
         let line = b"1234 (we ird) name)) S 77 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
-        assert_eq!(parse_stat(line), Some(Stat { state: b'S', ppid: 77, start_ticks: 987654 }));
+        assert_eq!(
+            parse_stat(line),
+            Some(Stat {
+                state: b'S',
+                ppid: 77,
+                start_ticks: 987654
+            })
+        );
     }
 
     #[test]
@@ -124,7 +144,13 @@ mod tests {
         let me = std::process::id() as i32;
         let s = stat(me).expect("own stat is readable");
         assert_eq!(s.ppid, nix::unistd::getppid().as_raw());
-        assert!(is_alive(ProcessRef { pid: me, start_ticks: s.start_ticks }));
-        assert!(!is_alive(ProcessRef { pid: me, start_ticks: s.start_ticks + 1 }));
+        assert!(is_alive(ProcessRef {
+            pid: me,
+            start_ticks: s.start_ticks
+        }));
+        assert!(!is_alive(ProcessRef {
+            pid: me,
+            start_ticks: s.start_ticks + 1
+        }));
     }
 }

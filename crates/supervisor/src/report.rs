@@ -12,7 +12,9 @@ use crate::transcript;
 
 /// The transcript path of a task.
 pub fn transcript_path(task: &TaskRecord) -> PathBuf {
-    task.project_dir.join(".claude-tasks").join(format!("task-{}-output.md", task.id))
+    task.project_dir
+        .join(".claude-tasks")
+        .join(format!("task-{}-output.md", task.id))
 }
 
 /// Writes the transcript file; returns its path.
@@ -71,11 +73,7 @@ pub fn render(task: &TaskRecord, log: &str) -> String {
 /// A fenced block whose fence is longer than any run of backticks inside, so output that
 /// contains Markdown fences cannot end the block early.
 fn push_fenced(out: &mut String, body: &str) {
-    let longest = body
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest.max(2) + 1);
     out.push_str(&fence);
     out.push('\n');

@@ -35,7 +35,12 @@ impl OutputRing {
     /// Appends a line, numbers it, and drops the oldest lines past either bound (the newest
     /// line always stays).
     pub fn push(&mut self, stream: Stream, text: Arc<str>, continued: bool) -> OutputLine {
-        let line = OutputLine { seq: self.next_seq, stream, text, continued };
+        let line = OutputLine {
+            seq: self.next_seq,
+            stream,
+            text,
+            continued,
+        };
         self.next_seq += 1;
         self.bytes += line.text.len();
         self.lines.push_back(line.clone());

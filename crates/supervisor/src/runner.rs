@@ -111,7 +111,13 @@ struct Sink {
 }
 
 impl Sink {
-    fn frame(&mut self, stream: Stream, framer: &mut LineFramer, chunk: Option<&[u8]>, outcome: &mut Outcome) {
+    fn frame(
+        &mut self,
+        stream: Stream,
+        framer: &mut LineFramer,
+        chunk: Option<&[u8]>,
+        outcome: &mut Outcome,
+    ) {
         let mut emit = |bytes: &[u8], end: LineEnd| {
             self.line(stream, bytes, end == LineEnd::Continued, outcome);
         };
@@ -161,7 +167,10 @@ impl Sink {
         let mut ring = lock(&self.ring);
         for (stream, text, continued) in self.batch.drain(..) {
             let line = ring.push(stream, text, continued);
-            let _ = self.inner.events.send(Event::Output { task: self.id, line });
+            let _ = self.inner.events.send(Event::Output {
+                task: self.id,
+                line,
+            });
         }
     }
 
@@ -172,7 +181,10 @@ impl Sink {
 
     fn persist_failed(&self, message: String) {
         tracing::warn!("task {}: {message}", self.id);
-        let _ = self.inner.events.send(Event::PersistFailed { task: self.id, message });
+        let _ = self.inner.events.send(Event::PersistFailed {
+            task: self.id,
+            message,
+        });
     }
 }
 
@@ -194,7 +206,17 @@ impl Drop for KillGuard {
 
 impl Run {
     pub(crate) async fn run(self) {
-        let Run { inner, record, agent, args, stdin, lock: project_lock, ring, cancel, done } = self;
+        let Run {
+            inner,
+            record,
+            agent,
+            args,
+            stdin,
+            lock: project_lock,
+            ring,
+            cancel,
+            done,
+        } = self;
         let id = record.id;
         let log = OpenOptions::new()
             .create(true)
@@ -215,11 +237,24 @@ impl Run {
             Err(e) => sink.persist_failed(format!("could not open the output log: {e}")),
         }
         let mut outcome = Outcome::default();
-        execute(&inner, &record, &agent, &args, stdin.as_deref(), &cancel, &mut sink, &mut outcome).await;
+        execute(
+            &inner,
+            &record,
+            &agent,
+            &args,
+            stdin.as_deref(),
+            &cancel,
+            &mut sink,
+            &mut outcome,
+        )
+        .await;
 
         let status = outcome.status();
         if status == TaskStatus::Failed && outcome.error.is_none() && outcome.result.is_none() {
-            sink.note(format!("[tasktray] {}", outcome.failure_reason()), &mut Outcome::default());
+            sink.note(
+                format!("[tasktray] {}", outcome.failure_reason()),
+                &mut Outcome::default(),
+            );
         }
         let now = inner.config.clock.now_ms();
         let lines = sink.lines;
@@ -237,12 +272,17 @@ impl Run {
         if let Some(finished) = finished {
             inner.persist(&finished);
             let writer = inner.clone();
-            let written = tokio::task::spawn_blocking(move || report::write(&writer.history, &finished)).await;
+            let written =
+                tokio::task::spawn_blocking(move || report::write(&writer.history, &finished))
+                    .await;
             match written {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => {
                     tracing::warn!("task {id}: {e}");
-                    let _ = inner.events.send(Event::PersistFailed { task: id, message: e.to_string() });
+                    let _ = inner.events.send(Event::PersistFailed {
+                        task: id,
+                        message: e.to_string(),
+                    });
                 }
                 Err(e) => tracing::warn!("task {id}: transcript writer failed: {e}"),
             }
@@ -251,7 +291,10 @@ impl Run {
         let event = match status {
             TaskStatus::Completed => Event::Completed { task: id },
             TaskStatus::Cancelled => Event::Cancelled { task: id },
-            _ => Event::Failed { task: id, reason: outcome.failure_reason() },
+            _ => Event::Failed {
+                task: id,
+                reason: outcome.failure_reason(),
+            },
         };
         tracing::info!("task {id} {status}");
         let _ = inner.events.send(event);
@@ -278,7 +321,13 @@ async fn execute(
         Ok(pair) => pair,
         Err(e) => {
             outcome.error = Some(format!("could not create the lifeline pipe: {e}"));
-            sink.note(format!("[tasktray] {}", outcome.error.as_deref().unwrap_or_default()), outcome);
+            sink.note(
+                format!(
+                    "[tasktray] {}",
+                    outcome.error.as_deref().unwrap_or_default()
+                ),
+                outcome,
+            );
             return;
         }
     };
@@ -304,7 +353,10 @@ async fn execute(
             let reason = if record.project_dir.is_dir() {
                 format!("could not start the task: {e}")
             } else {
-                format!("the project folder {} is gone", record.project_dir.display())
+                format!(
+                    "the project folder {} is gone",
+                    record.project_dir.display()
+                )
             };
             sink.note(format!("[tasktray] {reason}"), outcome);
             outcome.error = Some(reason);
@@ -313,7 +365,10 @@ async fn execute(
     };
     drop(command);
     let shim_pid = child.id().map(|p| p as i32);
-    let mut guard = KillGuard { pgid: shim_pid, marker };
+    let mut guard = KillGuard {
+        pgid: shim_pid,
+        marker,
+    };
     let now = config.clock.now_ms();
     let shim_ref = shim_pid.and_then(procfs::process_ref);
     if let Some(running) = inner.update(id, |r| {

@@ -98,21 +98,26 @@ impl ShimArgs {
 
     fn run(self) -> i32 {
         let mut mask = SigSet::empty();
-        for sig in [Signal::SIGCHLD, Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+        for sig in [
+            Signal::SIGCHLD,
+            Signal::SIGTERM,
+            Signal::SIGINT,
+            Signal::SIGHUP,
+        ] {
             mask.add(sig);
         }
         if let Err(e) = mask.thread_block() {
             eprintln!("tasktray shim: cannot block signals: {e}");
             return EXIT_CANNOT_EXEC;
         }
-        let signals = match SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
-        {
-            Ok(fd) => fd,
-            Err(e) => {
-                eprintln!("tasktray shim: cannot create a signalfd: {e}");
-                return EXIT_CANNOT_EXEC;
-            }
-        };
+        let signals =
+            match SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK) {
+                Ok(fd) => fd,
+                Err(e) => {
+                    eprintln!("tasktray shim: cannot create a signalfd: {e}");
+                    return EXIT_CANNOT_EXEC;
+                }
+            };
         if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
             eprintln!("tasktray shim: cannot become a subreaper: {e}");
         }
@@ -129,7 +134,11 @@ impl ShimArgs {
             }
         };
         // std resets the signal mask and SIGPIPE in the child, so the agent starts clean.
-        let agent = match Command::new(&self.agent).args(&self.agent_args).stdin(stdin).spawn() {
+        let agent = match Command::new(&self.agent)
+            .args(&self.agent_args)
+            .stdin(stdin)
+            .spawn()
+        {
             Ok(child) => child,
             Err(e) => {
                 eprintln!(
@@ -148,8 +157,12 @@ impl ShimArgs {
         let agent_pid = agent.id() as i32;
         drop(agent);
 
-        let status = Tree { me: std::process::id() as i32, agent_pid, grace: self.grace }
-            .supervise(&signals);
+        let status = Tree {
+            me: std::process::id() as i32,
+            agent_pid,
+            grace: self.grace,
+        }
+        .supervise(&signals);
         exit_like(status)
     }
 }
@@ -188,8 +201,10 @@ impl Tree {
                     procfs::signal_all(&left, Signal::SIGKILL);
                 } else {
                     // SIGTERM once to each process, including ones forked since the last scan.
-                    let new: Vec<i32> =
-                        left.into_iter().filter(|p| !stop.termed.contains(p)).collect();
+                    let new: Vec<i32> = left
+                        .into_iter()
+                        .filter(|p| !stop.termed.contains(p))
+                        .collect();
                     procfs::signal_all(&new, Signal::SIGTERM);
                     stop.termed.extend(new);
                 }
@@ -239,7 +254,10 @@ impl Tree {
     }
 
     fn begin_stop(&self) -> Stopping {
-        Stopping { deadline: Instant::now() + self.grace, termed: Vec::new() }
+        Stopping {
+            deadline: Instant::now() + self.grace,
+            termed: Vec::new(),
+        }
     }
 
     /// Reaps every child that has exited; notes the agent's status when it is among them.
@@ -266,10 +284,14 @@ fn exit_like(status: ExitInfo) -> i32 {
         ExitInfo::Signal(sig) => {
             if let Ok(signal) = Signal::try_from(sig) {
                 // No core file for the shim's own copy of the agent's crash.
-                let _ = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0);
+                let _ =
+                    nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0);
                 let mut only = SigSet::empty();
                 only.add(signal);
                 let _ = only.thread_unblock();
+                // Twice: for SIGSEGV and SIGBUS the Rust runtime has a handler that only
+                // restores the default action and returns; the second raise then ends us.
+                let _ = raise(signal);
                 let _ = raise(signal);
             }
             // Still here: the signal is ignored by default (or was SIGPIPE, which std ignores).
@@ -290,7 +312,10 @@ mod tests {
         assert_eq!(parsed.grace, Duration::from_millis(1500));
         assert_eq!(parsed.stdin, None);
         assert_eq!(parsed.agent, "claude");
-        assert_eq!(parsed.agent_args, vec![OsString::from("-p"), OsString::from("hi")]);
+        assert_eq!(
+            parsed.agent_args,
+            vec![OsString::from("-p"), OsString::from("hi")]
+        );
         assert!(ShimArgs::parse(["x"].map(OsString::from).into_iter()).is_err());
     }
 }

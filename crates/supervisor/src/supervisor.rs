@@ -78,7 +78,9 @@ struct Live {
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these locks cannot leave the data half-updated (every
     // critical section is a single assignment or push), so a poisoned lock is still usable.
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Supervisor {
@@ -108,23 +110,38 @@ impl Supervisor {
         let mut tasks = lock(&self.inner.tasks);
         for mut record in self.inner.history.load_all() {
             if record.status.is_active() && !self.owned_elsewhere(&record) {
-                tracing::warn!("task {} was left {} by a host that is gone: interrupted", record.id, record.status);
+                tracing::warn!(
+                    "task {} was left {} by a host that is gone: interrupted",
+                    record.id,
+                    record.status
+                );
                 self.kill_leftovers(&record);
                 record.status = TaskStatus::Interrupted;
-                record.finished_at_ms.get_or_insert(self.inner.config.clock.now_ms());
+                record
+                    .finished_at_ms
+                    .get_or_insert(self.inner.config.clock.now_ms());
                 record.error = Some("Tasktray stopped while this task was running".into());
                 if let Err(e) = self.inner.history.save(&record) {
                     tracing::warn!("could not record task {} as interrupted: {e}", record.id);
                 }
             }
-            tasks.insert(record.id, Slot { record, ring: None, live: None });
+            tasks.insert(
+                record.id,
+                Slot {
+                    record,
+                    ring: None,
+                    live: None,
+                },
+            );
         }
     }
 
     /// A task recorded as active whose owner process still lives (e.g. `taskctl run` while the
     /// app starts) is left alone.
     fn owned_elsewhere(&self, record: &TaskRecord) -> bool {
-        record.owner.is_some_and(|o| Some(o) != self.inner.me && procfs::is_alive(o))
+        record
+            .owner
+            .is_some_and(|o| Some(o) != self.inner.me && procfs::is_alive(o))
     }
 
     fn kill_leftovers(&self, record: &TaskRecord) {
@@ -133,7 +150,11 @@ impl Supervisor {
         }
         let marked = procfs::marked(MARKER_ENV, &self.inner.marker(record.id));
         if !marked.is_empty() {
-            tracing::warn!("killing {} leftover processes of task {}", marked.len(), record.id);
+            tracing::warn!(
+                "killing {} leftover processes of task {}",
+                marked.len(),
+                record.id
+            );
             procfs::signal_all(&marked, nix::sys::signal::Signal::SIGKILL);
         }
     }
@@ -209,7 +230,10 @@ impl Supervisor {
             Slot {
                 record: record.clone(),
                 ring: Some(ring.clone()),
-                live: Some(Live { cancel: cancel.clone(), done: done_rx }),
+                live: Some(Live {
+                    cancel: cancel.clone(),
+                    done: done_rx,
+                }),
             },
         );
         let _ = inner.events.send(Event::Spawned { task: id });
@@ -245,7 +269,10 @@ impl Supervisor {
         options.resume = Some(session);
         options.keep_session = true;
         self.spawn(SpawnRequest {
-            name: format!("{} (follow-up)", record.name.trim_end_matches(" (follow-up)")),
+            name: format!(
+                "{} (follow-up)",
+                record.name.trim_end_matches(" (follow-up)")
+            ),
             prompt,
             project_dir: record.project_dir,
             options,
@@ -313,7 +340,13 @@ impl Supervisor {
 
     fn filtered(&self, keep: impl Fn(&TaskRecord) -> bool) -> Vec<TaskRecord> {
         let tasks = lock_tasks(&self.inner);
-        tasks.values().rev().map(|s| &s.record).filter(|r| keep(r)).cloned().collect()
+        tasks
+            .values()
+            .rev()
+            .map(|s| &s.record)
+            .filter(|r| keep(r))
+            .cloned()
+            .collect()
     }
 
     /// Re-reads tasks that other processes (another host, `taskctl`) added or changed.
@@ -330,7 +363,14 @@ impl Supervisor {
                     }
                 }
                 None => {
-                    tasks.insert(record.id, Slot { record, ring: None, live: None });
+                    tasks.insert(
+                        record.id,
+                        Slot {
+                            record,
+                            ring: None,
+                            live: None,
+                        },
+                    );
                 }
             }
         }
@@ -358,7 +398,11 @@ impl Supervisor {
         // The record is read under the same lock, so its status is not older than the
         // snapshot: a finish event after it is still delivered.
         let record = self.get(id).ok_or(Error::TaskNotFound { id })?;
-        Ok(Attached { record, snapshot, events })
+        Ok(Attached {
+            record,
+            snapshot,
+            events,
+        })
     }
 
     /// All events of all tasks. Output events arrive in order per task, with sequence numbers.
@@ -367,7 +411,12 @@ impl Supervisor {
     }
 
     fn ring(&self, id: TaskId) -> Result<Arc<Mutex<OutputRing>>> {
-        if let Some(ring) = lock_tasks(&self.inner).get(&id).ok_or(Error::TaskNotFound { id })?.ring.clone() {
+        if let Some(ring) = lock_tasks(&self.inner)
+            .get(&id)
+            .ok_or(Error::TaskNotFound { id })?
+            .ring
+            .clone()
+        {
             return Ok(ring);
         }
         // A task from the history: rebuild its tail from the log, outside the map lock.
@@ -405,7 +454,10 @@ impl Supervisor {
     pub async fn shutdown(&self, deadline: Duration) {
         self.inner.root.cancel();
         self.inner.tracker.close();
-        if tokio::time::timeout(deadline, self.inner.tracker.wait()).await.is_err() {
+        if tokio::time::timeout(deadline, self.inner.tracker.wait())
+            .await
+            .is_err()
+        {
             tracing::warn!("tasks did not stop within {deadline:?}: killing them");
             for record in self.running() {
                 self.kill_leftovers(&record);
@@ -436,7 +488,11 @@ impl Inner {
     }
 
     /// Applies `change` to a task's record and returns the new record.
-    pub(crate) fn update(&self, id: TaskId, change: impl FnOnce(&mut TaskRecord)) -> Option<TaskRecord> {
+    pub(crate) fn update(
+        &self,
+        id: TaskId,
+        change: impl FnOnce(&mut TaskRecord),
+    ) -> Option<TaskRecord> {
         let mut tasks = lock_tasks(self);
         let slot = tasks.get_mut(&id)?;
         change(&mut slot.record);
@@ -447,7 +503,10 @@ impl Inner {
     pub(crate) fn persist(&self, record: &TaskRecord) {
         if let Err(e) = self.history.save(record) {
             tracing::warn!("could not save task {}: {e}", record.id);
-            let _ = self.events.send(Event::PersistFailed { task: record.id, message: e.to_string() });
+            let _ = self.events.send(Event::PersistFailed {
+                task: record.id,
+                message: e.to_string(),
+            });
         }
     }
 }
@@ -458,14 +517,18 @@ fn lock_tasks(inner: &Inner) -> MutexGuard<'_, BTreeMap<TaskId, Slot>> {
 
 fn canonical_project(path: &Path) -> Result<std::path::PathBuf> {
     if !path.is_absolute() {
-        return Err(Error::ProjectDirRelative { path: path.to_path_buf() });
+        return Err(Error::ProjectDirRelative {
+            path: path.to_path_buf(),
+        });
     }
     match std::fs::metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            Err(Error::ProjectDirMissing { path: path.to_path_buf() })
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::ProjectDirMissing {
+            path: path.to_path_buf(),
+        }),
         Err(e) => Err(Error::io("open the project folder", path, e)),
-        Ok(meta) if !meta.is_dir() => Err(Error::ProjectNotDir { path: path.to_path_buf() }),
+        Ok(meta) if !meta.is_dir() => Err(Error::ProjectNotDir {
+            path: path.to_path_buf(),
+        }),
         Ok(_) => std::fs::canonicalize(path).map_err(|e| Error::io("resolve", path, e)),
     }
 }
@@ -476,7 +539,11 @@ fn task_name(name: &str, prompt: &str) -> String {
     if !name.is_empty() {
         return name.chars().take(120).collect();
     }
-    let first = prompt.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("task");
+    let first = prompt
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("task");
     let mut short: String = first.chars().take(60).collect();
     if first.chars().count() > 60 {
         short.push('…');
@@ -501,7 +568,10 @@ mod tests {
 
     #[test]
     fn names_come_from_the_prompt_when_empty() {
-        assert_eq!(task_name("  ", "\n  Fix the login bug\nmore"), "Fix the login bug");
+        assert_eq!(
+            task_name("  ", "\n  Fix the login bug\nmore"),
+            "Fix the login bug"
+        );
         assert_eq!(task_name("mine", "x"), "mine");
         assert!(task_name("", &"y".repeat(100)).ends_with('…'));
     }

@@ -18,10 +18,19 @@ pub enum Entry {
     Text { text: String },
     /// A tool call, with a one-line summary of its input.
     #[serde(rename_all = "camelCase")]
-    ToolCall { id: String, name: String, summary: String, input: Value },
+    ToolCall {
+        id: String,
+        name: String,
+        summary: String,
+        input: Value,
+    },
     /// What a tool returned.
     #[serde(rename_all = "camelCase")]
-    ToolResult { tool_use_id: String, text: String, is_error: bool },
+    ToolResult {
+        tool_use_id: String,
+        text: String,
+        is_error: bool,
+    },
     /// The final result of the run.
     Result(ResultSummary),
     /// A line that is not a stream-json event.
@@ -32,16 +41,29 @@ pub enum Entry {
 pub fn parse_line(line: &str) -> Vec<Entry> {
     let trimmed = line.trim();
     if !trimmed.starts_with('{') {
-        return vec![Entry::Plain { text: line.to_owned() }];
+        return vec![Entry::Plain {
+            text: line.to_owned(),
+        }];
     }
     let Ok(value) = serde_json::from_str::<Value>(trimmed) else {
-        return vec![Entry::Plain { text: line.to_owned() }];
+        return vec![Entry::Plain {
+            text: line.to_owned(),
+        }];
     };
-    let kind = value.get("type").and_then(Value::as_str).unwrap_or_default();
+    let kind = value
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     match kind {
         "system" => vec![system_entry(&value)],
-        "assistant" => content_blocks(&value).iter().filter_map(assistant_block).collect(),
-        "user" => content_blocks(&value).iter().filter_map(user_block).collect(),
+        "assistant" => content_blocks(&value)
+            .iter()
+            .filter_map(assistant_block)
+            .collect(),
+        "user" => content_blocks(&value)
+            .iter()
+            .filter_map(user_block)
+            .collect(),
         "result" => vec![Entry::Result(summary(&value))],
         // Events we do not show (stream deltas, unknown future types).
         _ => Vec::new(),
@@ -71,18 +93,28 @@ pub fn session_of_init(line: &str) -> Option<String> {
 }
 
 fn str_field(value: &Value, key: &str) -> String {
-    value.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn summary(value: &Value) -> ResultSummary {
     ResultSummary {
-        is_error: value.get("is_error").and_then(Value::as_bool).unwrap_or(false),
+        is_error: value
+            .get("is_error")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         subtype: str_field(value, "subtype"),
         text: str_field(value, "result"),
         cost_usd: value.get("total_cost_usd").and_then(Value::as_f64),
         num_turns: value.get("num_turns").and_then(Value::as_u64),
         duration_ms: value.get("duration_ms").and_then(Value::as_u64),
-        session_id: value.get("session_id").and_then(Value::as_str).map(str::to_owned),
+        session_id: value
+            .get("session_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     }
 }
 
@@ -117,7 +149,9 @@ fn content_blocks(value: &Value) -> Vec<Value> {
 
 fn assistant_block(block: &Value) -> Option<Entry> {
     match block.get("type")?.as_str()? {
-        "text" => Some(Entry::Text { text: str_field(block, "text") }),
+        "text" => Some(Entry::Text {
+            text: str_field(block, "text"),
+        }),
         "tool_use" => {
             let name = str_field(block, "name");
             let input = block.get("input").cloned().unwrap_or(Value::Null);
@@ -148,7 +182,10 @@ fn user_block(block: &Value) -> Option<Entry> {
     Some(Entry::ToolResult {
         tool_use_id: str_field(block, "tool_use_id"),
         text,
-        is_error: block.get("is_error").and_then(Value::as_bool).unwrap_or(false),
+        is_error: block
+            .get("is_error")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
     })
 }
 
@@ -186,7 +223,11 @@ pub fn render(entry: &Entry) -> String {
         Entry::ToolResult { text, is_error, .. } => {
             let lines = text.lines().count();
             let first = shorten(text.lines().next().unwrap_or_default(), 160);
-            let more = if lines > 1 { format!(" (+{} lines)", lines - 1) } else { String::new() };
+            let more = if lines > 1 {
+                format!(" (+{} lines)", lines - 1)
+            } else {
+                String::new()
+            };
             let mark = if *is_error { "✗" } else { "←" };
             format!("  {mark} {first}{more}")
         }
@@ -206,7 +247,11 @@ fn render_result(r: &ResultSummary) -> String {
     if let Some(cost) = r.cost_usd {
         facts.push(format!("${cost:.4}"));
     }
-    let facts = if facts.is_empty() { String::new() } else { format!(" ({})", facts.join(", ")) };
+    let facts = if facts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", facts.join(", "))
+    };
     if r.is_error {
         format!("✗ error{facts}: {}", r.text)
     } else {
@@ -218,7 +263,8 @@ fn render_result(r: &ResultSummary) -> String {
 mod tests {
     use super::*;
 
-    const INIT: &str = r#"{"type":"system","subtype":"init","cwd":"/p","session_id":"s-1","model":"m"}"#;
+    const INIT: &str =
+        r#"{"type":"system","subtype":"init","cwd":"/p","session_id":"s-1","model":"m"}"#;
     const TOOL: &str = r#"{"type":"assistant","message":{"content":[{"type":"text","text":"Let me look."},{"type":"tool_use","id":"t1","name":"Bash","input":{"command":"ls -la\nmore"}}]}}"#;
     const TOOL_RESULT: &str = r#"{"type":"user","message":{"content":[{"tool_use_id":"t1","type":"tool_result","content":"a\nb\nc","is_error":false}]}}"#;
     const RESULT: &str = r#"{"type":"result","subtype":"success","is_error":true,"duration_ms":2500,"num_turns":2,"result":"API Error: 500","session_id":"s-1","total_cost_usd":0.01}"#;
@@ -234,14 +280,27 @@ mod tests {
         let result = result_of(RESULT).expect("a result line");
         assert!(result.is_error, "is_error wins over subtype success");
         assert_eq!(result.cost_usd, Some(0.01));
-        assert_eq!(render(&Entry::Result(result)), "✗ error (2.5s, 2 turns, $0.0100): API Error: 500");
+        assert_eq!(
+            render(&Entry::Result(result)),
+            "✗ error (2.5s, 2 turns, $0.0100): API Error: 500"
+        );
         assert!(result_of(TOOL).is_none());
     }
 
     #[test]
     fn non_json_and_broken_json_stay_plain() {
-        assert_eq!(parse_line("hello"), vec![Entry::Plain { text: "hello".into() }]);
-        assert_eq!(parse_line("{not json"), vec![Entry::Plain { text: "{not json".into() }]);
+        assert_eq!(
+            parse_line("hello"),
+            vec![Entry::Plain {
+                text: "hello".into()
+            }]
+        );
+        assert_eq!(
+            parse_line("{not json"),
+            vec![Entry::Plain {
+                text: "{not json".into()
+            }]
+        );
         // A nested "type":"result" inside another event is not a result.
         let nested = r#"{"type":"assistant","message":{"content":[{"type":"tool_use","id":"x","name":"Y","input":{"type":"result"}}]}}"#;
         assert!(result_of(nested).is_none());

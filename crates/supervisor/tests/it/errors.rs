@@ -1,0 +1,199 @@
+//! Bad input gets a clear typed error; internal failures make the task `failed` with the
+//! reason in its output. Nothing panics, hangs or is left running.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+
+use supervisor::{AgentSearch, Error, ShimProgram, Stream, TaskStatus, MAX_PROMPT_ARG_BYTES};
+use tasktray_test_support::{bounded, Sandbox};
+
+use crate::{config, request, run_to_end, start};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_are_refused_with_clear_errors() {
+    bounded(async {
+        let sandbox = Sandbox::new();
+        let sup = start(config(&sandbox));
+        let project = sandbox.project("p");
+        let file = sandbox.path().join("a-file");
+        std::fs::write(&file, "x").expect("write");
+
+        let cases: Vec<(supervisor::SpawnRequest, &str, &str)> = vec![
+            (request(&project, "  \n "), "EmptyPrompt", "prompt is empty"),
+            (request(&project, "a\0b"), "InvalidPrompt", "NUL"),
+            (
+                request(&sandbox.path().join("missing"), "x"),
+                "InvalidProjectDir",
+                "does not exist",
+            ),
+            (
+                request(&file, "x"),
+                "InvalidProjectDir",
+                "is a file, not a folder",
+            ),
+            (
+                request(&PathBuf::from("relative/dir"), "x"),
+                "InvalidProjectDir",
+                "absolute path",
+            ),
+        ];
+        for (req, code, text) in cases {
+            let err = sup.spawn(req).expect_err("refused");
+            assert_eq!(err.code(), code, "{err}");
+            assert!(err.to_string().contains(text), "{err}");
+        }
+        assert!(
+            sup.all().is_empty(),
+            "refused requests leave no task behind"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_or_unusable_agent_is_reported() {
+    bounded(async {
+        let sandbox = Sandbox::new();
+        let project = sandbox.project("p");
+
+        let mut missing = config(&sandbox);
+        missing.agent = AgentSearch {
+            path_var: Some(sandbox.path().join("empty-bin").into_os_string()),
+            home: Some(sandbox.path().to_path_buf()),
+            ..AgentSearch::default()
+        };
+        let sup = start(missing);
+        let err = sup.spawn(request(&project, "x")).expect_err("no agent");
+        assert!(matches!(err, Error::AgentNotFound { .. }), "{err}");
+        assert!(err
+            .to_string()
+            .contains("npm install -g @anthropic-ai/claude-code"));
+        drop(sup);
+
+        let plain = sandbox.path().join("not-executable");
+        std::fs::write(&plain, "#!/bin/sh\n").expect("write");
+        std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let mut not_exec = config(&sandbox);
+        not_exec.agent = AgentSearch {
+            explicit: Some(plain),
+            ..AgentSearch::default()
+        };
+        let sup = start(not_exec);
+        let err = sup
+            .spawn(request(&project, "x"))
+            .expect_err("not executable");
+        assert_eq!(err.code(), "AgentNotFound");
+        assert!(matches!(err, Error::AgentNotExecutable { .. }), "{err}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_that_cannot_run_fails_the_task_with_the_reason_in_its_output() {
+    bounded(async {
+        let sandbox = Sandbox::new();
+        let project = sandbox.project("p");
+        // Executable but not runnable: an interpreter that does not exist.
+        let broken = sandbox.path().join("broken-agent");
+        std::fs::write(&broken, "#!/nonexistent/interpreter\n").expect("write");
+        std::fs::set_permissions(&broken, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let mut cfg = config(&sandbox);
+        cfg.agent = AgentSearch {
+            explicit: Some(broken),
+            ..AgentSearch::default()
+        };
+        let sup = start(cfg);
+        let done = run_to_end(&sup, request(&project, "x")).await;
+        assert_eq!(done.status, TaskStatus::Failed);
+        let output = sup.output_text(done.id).expect("output");
+        assert!(output.contains("cannot start the agent"), "{output}");
+
+        // The shim itself cannot start: the task fails, it does not hang.
+        let mut cfg = config(&sandbox);
+        cfg.shim = ShimProgram {
+            program: sandbox.path().join("no-such-shim"),
+        };
+        let sup = start(cfg);
+        let done = run_to_end(&sup, request(&sandbox.project("q"), "x")).await;
+        assert_eq!(done.status, TaskStatus::Failed);
+        assert!(
+            done.error
+                .as_deref()
+                .is_some_and(|e| e.contains("could not start the task")),
+            "{done:?}"
+        );
+        let lines = sup.attach(done.id).expect("attach").snapshot;
+        assert!(lines.iter().any(|l| l.stream == Stream::Tasktray));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unusable_data_dir_is_a_clear_error() {
+    let sandbox = Sandbox::new();
+    let file = sandbox.path().join("file");
+    std::fs::write(&file, "x").expect("write");
+    let mut cfg = config(&sandbox);
+    cfg.data_dir = file.join("data");
+    let err = supervisor::Supervisor::start(cfg, tokio::runtime::Handle::current())
+        .expect_err("unusable");
+    assert_eq!(err.code(), "DataDir");
+    assert!(err.to_string().contains("is not usable"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prompts_reach_the_agent_intact() {
+    bounded(async {
+        let sandbox = Sandbox::new();
+        let record = sandbox.path().join("record.jsonl");
+        let mut cfg = config(&sandbox);
+        cfg.extra_env
+            .push(("FAKE_CLAUDE_RECORD".into(), record.clone().into_os_string()));
+        let sup = start(cfg);
+        let project = sandbox.project("p");
+        let big = format!("-start {}", "y".repeat(MAX_PROMPT_ARG_BYTES * 2));
+        let prompts = [
+            "--dangerous looking prompt".to_owned(),
+            "line one\nline \"two\" with 'quotes' and $HOME and `ticks`".to_owned(),
+            big,
+        ];
+        for prompt in &prompts {
+            let done = run_to_end(&sup, request(&project, prompt)).await;
+            assert_eq!(
+                done.status,
+                TaskStatus::Completed,
+                "{}",
+                sup.output_text(done.id).unwrap_or_default()
+            );
+            assert_eq!(
+                &done.result.expect("result").text,
+                prompt,
+                "the agent echoes its prompt"
+            );
+        }
+        let recorded: Vec<serde_json::Value> = std::fs::read_to_string(&record)
+            .expect("record")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json"))
+            .collect();
+        assert_eq!(recorded.len(), 3);
+        for (rec, prompt) in recorded.iter().zip(&prompts) {
+            assert_eq!(rec["prompt"].as_str(), Some(prompt.as_str()));
+            assert_eq!(
+                rec["stdin_is_pipe"], false,
+                "stdin is never left an open pipe"
+            );
+            assert!(rec["env_TASKTRAY"]["TASKTRAY_TASK"].is_string(), "{rec}");
+        }
+        assert_eq!(
+            recorded[0]["prompt_from_stdin"], true,
+            "a leading dash goes through stdin"
+        );
+        assert_eq!(recorded[1]["prompt_from_stdin"], false);
+        assert_eq!(
+            recorded[2]["prompt_from_stdin"], true,
+            "a long prompt goes through stdin"
+        );
+    })
+    .await;
+}

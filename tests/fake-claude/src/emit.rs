@@ -1,0 +1,297 @@
+//! The session's output: the stream-json lines and the final result, in the shapes the real CLI
+//! writes.
+//!
+//! Every line is written and flushed under the stdout lock, so the signal thread's abort result
+//! never lands inside another line. Once a final result is out, no second one is written.
+
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use crate::args::{Args, OutputFormat};
+use crate::ids::uuid;
+use crate::json::{array, Obj};
+use crate::procs::ToolOutput;
+
+/// The version the fake claims to be (the real CLI this crate was modelled on).
+pub(crate) const VERSION: &str = "2.1.332";
+/// The model reported when `--model` is not given.
+const DEFAULT_MODEL: &str = "claude-fake";
+/// What a run "costs"; any plausible non-zero number does.
+const TOTAL_COST_USD: f64 = 0.0123;
+/// The result text after SIGINT.
+pub(crate) const ABORTED: &str = "Request was aborted.";
+
+/// Set once a final result (or the abort result) is written; checked under the stdout lock.
+static FINISHED: AtomicBool = AtomicBool::new(false);
+
+/// What a result line says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Success,
+    /// An error with subtype `"success"`, as the real CLI reports API errors.
+    Error,
+    /// An error with subtype `"error_during_execution"`.
+    ErrorDuringExecution,
+}
+
+impl Outcome {
+    pub(crate) fn is_error(self) -> bool {
+        self != Outcome::Success
+    }
+
+    fn subtype(self) -> &'static str {
+        match self {
+            Outcome::Success | Outcome::Error => "success",
+            Outcome::ErrorDuringExecution => "error_during_execution",
+        }
+    }
+}
+
+/// One agent session: ids, counters and the chosen output format.
+#[derive(Debug)]
+pub(crate) struct Session {
+    format: OutputFormat,
+    session_id: String,
+    model: String,
+    permission_mode: String,
+    cwd: String,
+    started: Instant,
+    /// Seeds the line uuids, so they differ between runs that share a session id.
+    seed: u64,
+    /// 1 + the number of tool calls so far.
+    turns: AtomicU64,
+    output_tokens: AtomicU64,
+    /// Numbers the message, tool and line ids.
+    next_id: AtomicU64,
+}
+
+impl Session {
+    pub(crate) fn new(args: &Args, cwd: String) -> Self {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let seed = nanos ^ u64::from(std::process::id()).rotate_left(32);
+        Self {
+            format: args.format,
+            session_id: args.resume.clone().unwrap_or_else(|| uuid(seed, 0)),
+            model: args
+                .model
+                .clone()
+                .unwrap_or_else(|| DEFAULT_MODEL.to_owned()),
+            permission_mode: args.permission_mode.clone(),
+            cwd,
+            started: Instant::now(),
+            seed,
+            turns: AtomicU64::new(1),
+            output_tokens: AtomicU64::new(0),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn line_uuid(&self) -> String {
+        uuid(self.seed, self.next_id())
+    }
+
+    fn streaming(&self) -> bool {
+        self.format == OutputFormat::StreamJson
+    }
+
+    /// The `system`/`init` line (stream-json only).
+    pub(crate) fn init(&self) -> io::Result<()> {
+        if !self.streaming() {
+            return Ok(());
+        }
+        let line = Obj::new()
+            .field("type", "system")
+            .field("subtype", "init")
+            .field("cwd", self.cwd.as_str())
+            .field("session_id", self.session_id.as_str())
+            .field("tools", vec!["Bash", "Read", "Write"])
+            .field("mcp_servers", Vec::<Value>::new())
+            .field("model", self.model.as_str())
+            .field("permissionMode", self.permission_mode.as_str())
+            .field("apiKeySource", "none")
+            .field("claude_code_version", VERSION)
+            .field("output_style", "default")
+            .field("uuid", self.line_uuid())
+            .build();
+        write_line(&line)
+    }
+
+    /// An assistant text message (stream-json only).
+    pub(crate) fn assistant_text(&self, text: &str) -> io::Result<()> {
+        let tokens = token_count(text);
+        self.output_tokens.fetch_add(tokens, Ordering::Relaxed);
+        if !self.streaming() {
+            return Ok(());
+        }
+        let content = Obj::new().field("type", "text").field("text", text);
+        self.assistant(content, tokens)
+    }
+
+    /// A Bash tool call (stream-json only); returns the tool-use id for its result.
+    pub(crate) fn tool_use(&self, command: &str) -> io::Result<String> {
+        self.turns.fetch_add(1, Ordering::Relaxed);
+        let id = format!("toolu_fake{:06}", self.next_id());
+        if self.streaming() {
+            let input = Obj::new()
+                .field("command", command)
+                .field("description", format!("Run: {command}"));
+            let content = Obj::new()
+                .field("type", "tool_use")
+                .field("id", id.as_str())
+                .field("name", "Bash")
+                .obj("input", input);
+            self.assistant(content, 20)?;
+        }
+        Ok(id)
+    }
+
+    /// The result of a tool call (stream-json only), as a `user` line.
+    pub(crate) fn tool_result(&self, id: &str, out: &ToolOutput) -> io::Result<()> {
+        if !self.streaming() {
+            return Ok(());
+        }
+        let content = Obj::new()
+            .field("tool_use_id", id)
+            .field("type", "tool_result")
+            .field("content", out.content())
+            .field("is_error", !out.success);
+        let message = Obj::new()
+            .field("role", "user")
+            .raw("content", &array(vec![content]));
+        let result = Obj::new()
+            .field("stdout", out.stdout.as_str())
+            .field("stderr", out.stderr.as_str())
+            .field("interrupted", false)
+            .field("isImage", false);
+        let line = Obj::new()
+            .field("type", "user")
+            .obj("message", message)
+            .field("parent_tool_use_id", Value::Null)
+            .field("session_id", self.session_id.as_str())
+            .field("uuid", self.line_uuid())
+            .obj("tool_use_result", result)
+            .build();
+        write_line(&line)
+    }
+
+    fn assistant(&self, content: Obj, output_tokens: u64) -> io::Result<()> {
+        let usage = Obj::new()
+            .field("input_tokens", 10)
+            .field("output_tokens", output_tokens);
+        let message = Obj::new()
+            .field("id", format!("msg_fake{:06}", self.next_id()))
+            .field("type", "message")
+            .field("role", "assistant")
+            .field("model", self.model.as_str())
+            .raw("content", &array(vec![content]))
+            .field("stop_reason", Value::Null)
+            .field("stop_sequence", Value::Null)
+            .obj("usage", usage);
+        let line = Obj::new()
+            .field("type", "assistant")
+            .obj("message", message)
+            .field("parent_tool_use_id", Value::Null)
+            .field("session_id", self.session_id.as_str())
+            .field("uuid", self.line_uuid())
+            .build();
+        write_line(&line)
+    }
+
+    /// The final result in the chosen format. Does nothing if a result is already out.
+    pub(crate) fn finish(&self, outcome: Outcome, text: &str) -> io::Result<()> {
+        let mut out = io::stdout().lock();
+        if FINISHED.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let line = match self.format {
+            OutputFormat::Text => text.to_owned(),
+            OutputFormat::Json | OutputFormat::StreamJson => self.result_line(outcome, text),
+        };
+        out.write_all(format!("{line}\n").as_bytes())?;
+        out.flush()
+    }
+
+    /// Called on SIGINT: writes the abort result (unless a result is out) and exits 0, holding
+    /// the stdout lock so nothing follows it.
+    pub(crate) fn abort(&self) -> ! {
+        let mut out = io::stdout().lock();
+        if !FINISHED.swap(true, Ordering::SeqCst) {
+            let line = match self.format {
+                OutputFormat::Text => ABORTED.to_owned(),
+                _ => self.result_line(Outcome::Error, ABORTED),
+            };
+            let _ = out.write_all(format!("{line}\n").as_bytes());
+            let _ = out.flush();
+        }
+        std::process::exit(0)
+    }
+
+    fn result_line(&self, outcome: Outcome, text: &str) -> String {
+        let elapsed_ms = self.started.elapsed().as_millis() as u64;
+        let turns = self.turns.load(Ordering::Relaxed);
+        let usage = Obj::new()
+            .field("input_tokens", 10 * turns)
+            .field("cache_creation_input_tokens", 0)
+            .field("cache_read_input_tokens", 0)
+            .field(
+                "output_tokens",
+                self.output_tokens.load(Ordering::Relaxed) + token_count(text),
+            );
+        Obj::new()
+            .field("type", "result")
+            .field("subtype", outcome.subtype())
+            .field("is_error", outcome.is_error())
+            .field("duration_ms", elapsed_ms)
+            .field("duration_api_ms", elapsed_ms / 2)
+            .field("num_turns", turns)
+            .field("result", text)
+            .field("session_id", self.session_id.as_str())
+            .field("total_cost_usd", TOTAL_COST_USD)
+            .obj("usage", usage)
+            .field("permission_denials", Vec::<Value>::new())
+            .field("uuid", self.line_uuid())
+            .build()
+    }
+}
+
+/// Writes one line and flushes it, so it reaches a pipe at once.
+fn write_line(line: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(format!("{line}\n").as_bytes())?;
+    out.flush()
+}
+
+/// A rough token count: four bytes a token.
+fn token_count(text: &str) -> u64 {
+    text.len() as u64 / 4 + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn result_line_shape() {
+        let args = Args {
+            resume: Some("sess-1".to_owned()),
+            format: OutputFormat::StreamJson,
+            ..Args::default()
+        };
+        let session = Session::new(&args, "/tmp".to_owned());
+        let line = session.result_line(Outcome::Error, "boom");
+        assert!(line.starts_with(r#"{"type":"result","subtype":"success","is_error":true"#));
+        let v: Value = serde_json::from_str(&line).expect("valid JSON");
+        assert_eq!(v["result"], "boom");
+        assert_eq!(v["session_id"], "sess-1");
+        assert_eq!(v["num_turns"], 1);
+    }
+}

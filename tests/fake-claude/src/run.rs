@@ -1,0 +1,99 @@
+//! A run from start to end: the command line, the prompt, the record, then the session.
+
+use std::io::{self, IsTerminal, Read, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::args::{self, Command, OutputFormat};
+use crate::emit::{Session, VERSION};
+use crate::record::{self, Start};
+use crate::{player, signals};
+
+const NO_INPUT: &str = "Error: Input must be provided either through stdin or as a prompt \
+                        argument when using --print";
+const STREAM_JSON_NEEDS_VERBOSE: &str =
+    "Error: When using --print, --output-format=stream-json requires --verbose";
+const PRINT_ONLY: &str = "Error: fake-claude only supports print mode (-p/--print)";
+
+/// Runs fake-claude with its full argv (program name first).
+pub(crate) fn main(argv: &[String]) -> ExitCode {
+    let cwd = std::env::current_dir()
+        .map(|dir| dir.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut start = Start {
+        argv,
+        prompt: None,
+        prompt_from_stdin: false,
+        cwd: &cwd,
+    };
+    let args = match args::parse(argv.get(1..).unwrap_or_default()) {
+        Ok(Command::Run(args)) => args,
+        Ok(Command::Version) => {
+            record::write(&start);
+            return print_stdout(&format!("{VERSION} (Claude Code)\n"));
+        }
+        Ok(Command::Help) => {
+            record::write(&start);
+            return print_stdout(args::USAGE);
+        }
+        Err(message) => {
+            record::write(&start);
+            return fail(&message);
+        }
+    };
+
+    // The prompt argument, else all of stdin (unless it is a terminal).
+    let stdin_prompt = match args.prompt {
+        Some(_) => None,
+        None => read_stdin_prompt(),
+    };
+    start.prompt_from_stdin = stdin_prompt.is_some();
+    let prompt = args.prompt.clone().or(stdin_prompt);
+    start.prompt = prompt.as_deref();
+    record::write(&start);
+
+    if !args.print {
+        return fail(PRINT_ONLY);
+    }
+    if args.format == OutputFormat::StreamJson && !args.verbose {
+        return fail(STREAM_JSON_NEEDS_VERBOSE);
+    }
+    let Some(prompt) = prompt.filter(|p| !p.trim().is_empty()) else {
+        return fail(NO_INPUT);
+    };
+
+    // Before any thread starts, so that every thread inherits the mask.
+    if let Err(err) = signals::block() {
+        let _ = writeln!(io::stderr(), "fake-claude: cannot block signals: {err}");
+    }
+    let session = Arc::new(Session::new(&args, cwd.clone()));
+    if let Err(err) = signals::spawn_watcher(Arc::clone(&session)) {
+        let _ = writeln!(io::stderr(), "fake-claude: no signal thread: {err}");
+    }
+    player::play(&session, &prompt, args.resume.as_deref())
+}
+
+/// All of stdin as the prompt, or `None` if stdin is a terminal or cannot be read.
+fn read_stdin_prompt() -> Option<String> {
+    let mut stdin = io::stdin().lock();
+    if stdin.is_terminal() {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    stdin.read_to_end(&mut bytes).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn print_stdout(text: &str) -> ExitCode {
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::FAILURE,
+    }
+}
+
+/// A usage error: the message on stderr, exit 1.
+fn fail(message: &str) -> ExitCode {
+    let _ = writeln!(io::stderr(), "{message}");
+    ExitCode::FAILURE
+}

@@ -1,0 +1,153 @@
+//! Helpers shared by Tasktray's integration tests: where the workspace's binaries are, polling
+//! with a deadline instead of sleeping, an outer timeout for async tests, and process checks.
+
+use std::fs;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The outer timeout of one integration test.
+pub const TEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How often [`wait_until`] polls.
+const POLL: Duration = Duration::from_millis(10);
+
+/// A binary of this workspace, built next to the running test (`cargo build --workspace`
+/// builds them; `make test` does that first).
+pub fn workspace_bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary has a path");
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary lives in target/<profile>/deps");
+    let bin = profile_dir.join(name);
+    assert!(
+        bin.is_file(),
+        "{} is missing: build the workspace first (`cargo build --workspace --bins`)",
+        bin.display()
+    );
+    bin
+}
+
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if condition() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Async form of [`wait_until`], for tests on a tokio runtime.
+pub async fn wait_until_async(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if condition() {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Runs a test body with the outer timeout; a hung test fails instead of hanging CI.
+pub async fn bounded<T>(body: impl Future<Output = T>) -> T {
+    match tokio::time::timeout(TEST_TIMEOUT, body).await {
+        Ok(value) => value,
+        Err(_) => panic!("test did not finish within {TEST_TIMEOUT:?}"),
+    }
+}
+
+/// Live (non-zombie) processes whose environment holds `key=value`.
+pub fn processes_with_env(key: &str, value: &str) -> Vec<i32> {
+    let entry = format!("{key}={value}");
+    let me = std::process::id() as i32;
+    pids()
+        .into_iter()
+        .filter(|&pid| pid != me && state(pid).is_some_and(|s| s != 'Z'))
+        .filter(|&pid| {
+            fs::read(format!("/proc/{pid}/environ"))
+                .map(|env| env.split(|&b| b == 0).any(|kv| kv == entry.as_bytes()))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// Zombie children of this test process: each is a process someone forgot to reap.
+pub fn zombie_children() -> Vec<i32> {
+    let me = std::process::id() as i32;
+    pids()
+        .into_iter()
+        .filter(|&pid| stat_fields(pid).is_some_and(|(state, ppid)| state == 'Z' && ppid == me))
+        .collect()
+}
+
+/// Whether `pid` is a live (non-zombie) process.
+pub fn alive(pid: i32) -> bool {
+    state(pid).is_some_and(|s| s != 'Z')
+}
+
+fn pids() -> Vec<i32> {
+    fs::read_dir("/proc")
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn state(pid: i32) -> Option<char> {
+    stat_fields(pid).map(|(s, _)| s)
+}
+
+fn stat_fields(pid: i32) -> Option<(char, i32)> {
+    let raw = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &raw[raw.rfind(')')? + 2..];
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    Some((state, ppid))
+}
+
+/// A temp dir for a test: data dir, projects and a home, removed when dropped.
+#[derive(Debug)]
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Sandbox {
+            dir: tempfile::tempdir().expect("create a temp dir"),
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// A fresh project folder named `name`.
+    pub fn project(&self, name: &str) -> PathBuf {
+        let path = self.dir.path().join("projects").join(name);
+        fs::create_dir_all(&path).expect("create a project folder");
+        path
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
