@@ -468,3 +468,72 @@ fn pump(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(is_error: bool) -> Option<ResultSummary> {
+        Some(ResultSummary {
+            is_error,
+            text: "r".into(),
+            ..ResultSummary::default()
+        })
+    }
+
+    #[test]
+    fn status_rules() {
+        let status = |o: Outcome| o.status();
+        // The result line decides, whatever the exit code.
+        assert_eq!(
+            status(Outcome {
+                exit: Some(ExitInfo::Code(1)),
+                result: result(false),
+                ..Outcome::default()
+            }),
+            TaskStatus::Completed
+        );
+        assert_eq!(
+            status(Outcome {
+                exit: Some(ExitInfo::Code(0)),
+                result: result(true),
+                ..Outcome::default()
+            }),
+            TaskStatus::Failed
+        );
+        // Without one, the exit status does.
+        assert_eq!(
+            status(Outcome {
+                exit: Some(ExitInfo::Code(0)),
+                ..Outcome::default()
+            }),
+            TaskStatus::Completed
+        );
+        assert_eq!(
+            status(Outcome {
+                exit: Some(ExitInfo::Signal(9)),
+                ..Outcome::default()
+            }),
+            TaskStatus::Failed
+        );
+        // A cancel wins over everything (claude exits 0 after SIGINT).
+        assert_eq!(
+            status(Outcome {
+                cancelled: true,
+                exit: Some(ExitInfo::Code(0)),
+                result: result(true),
+                ..Outcome::default()
+            }),
+            TaskStatus::Cancelled
+        );
+        let failed = Outcome {
+            exit: Some(ExitInfo::Code(127)),
+            last_stderr: Some(Arc::from("no such file")),
+            ..Outcome::default()
+        };
+        assert_eq!(
+            failed.failure_reason(),
+            "the agent exited with code 127: no such file"
+        );
+    }
+}

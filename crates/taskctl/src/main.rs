@@ -1,1 +1,4 @@
-fn main() {}
+fn main() {
+    supervisor::shim::run_if_invoked();
+    std::process::exit(taskctl::main());
+}

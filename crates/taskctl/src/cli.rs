@@ -1,0 +1,133 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use supervisor::{OutputFormat, PermissionMode};
+
+#[derive(Debug, Parser)]
+#[command(name = "taskctl", version, about = "Run Claude Code tasks in the background, from a terminal", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one task with live progress; Ctrl-C cancels it (the whole process tree).
+    ///
+    /// Exits 0 when the task completed, 1 when it failed, 130 when it was cancelled,
+    /// 2 when it could not start.
+    Run(RunArgs),
+    /// Continue a finished task's session with a new prompt (it must have kept its session).
+    FollowUp(FollowUpArgs),
+    /// List tasks, newest first.
+    List(ListArgs),
+    /// Show one task.
+    Show(ShowArgs),
+    /// Print a task's output.
+    Logs(LogsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Project folder to run in [default: the current folder].
+    #[arg(short, long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// A short name for the task [default: from the prompt].
+    #[arg(short, long)]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub agent: AgentArgs,
+    /// The prompt; `-` reads it from stdin.
+    #[arg(value_name = "PROMPT", allow_hyphen_values = true)]
+    pub prompt: String,
+}
+
+#[derive(Debug, Args)]
+pub struct FollowUpArgs {
+    /// The task to continue.
+    pub id: String,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Path to the claude binary.
+    #[arg(long, value_name = "PATH")]
+    pub agent: Option<PathBuf>,
+    /// The new prompt; `-` reads it from stdin.
+    #[arg(value_name = "PROMPT", allow_hyphen_values = true)]
+    pub prompt: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// Agent output format.
+    #[arg(long, default_value = "stream-json", value_parser = parse_format)]
+    pub format: OutputFormat,
+    /// Agent permission mode: default, acceptEdits, bypassPermissions or plan.
+    #[arg(long, default_value = "bypassPermissions", value_parser = parse_mode)]
+    pub permission_mode: PermissionMode,
+    /// Model to use [default: the agent's own].
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Keep the agent's session so the task can be followed up.
+    #[arg(long)]
+    pub keep_session: bool,
+    /// Path to the claude binary [default: TASKTRAY_AGENT, then claude on PATH, then ~/.local/bin/claude].
+    #[arg(long, value_name = "PATH")]
+    pub agent: Option<PathBuf>,
+    /// Seconds between SIGTERM and SIGKILL when cancelling.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub grace: f64,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args, Clone, Copy)]
+pub struct OutputArgs {
+    /// Print the raw output lines instead of the readable transcript.
+    #[arg(long, conflicts_with = "json")]
+    pub raw: bool,
+    /// Print one JSON object per event.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only pending and running tasks.
+    #[arg(long)]
+    pub running: bool,
+    /// At most this many tasks.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    pub id: String,
+    /// JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    pub id: String,
+    /// The raw output lines instead of the readable transcript.
+    #[arg(long)]
+    pub raw: bool,
+    /// Only the last N lines.
+    #[arg(long, value_name = "N")]
+    pub tail: Option<usize>,
+}
+
+fn parse_format(s: &str) -> Result<OutputFormat, String> {
+    s.parse()
+}
+
+fn parse_mode(s: &str) -> Result<PermissionMode, String> {
+    s.parse()
+}

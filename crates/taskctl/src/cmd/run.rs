@@ -1,0 +1,213 @@
+//! `taskctl run` and `taskctl follow-up`: one task in the foreground, its transcript live in
+//! the terminal, Ctrl-C or SIGTERM cancels it (the whole tree) before exiting.
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use supervisor::{Event, OutputFormat, SpawnRequest, Supervisor, TaskId, TaskOptions, TaskStatus};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::cli::{FollowUpArgs, OutputArgs, RunArgs};
+use crate::{exit, paths, render};
+
+pub fn run(args: RunArgs) -> Result<i32, String> {
+    let prompt = read_prompt(args.prompt)?;
+    let project_dir = match args.dir {
+        Some(dir) => paths::absolute(dir)?,
+        None => {
+            std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?
+        }
+    };
+    if !args.agent.grace.is_finite() || args.agent.grace < 0.0 {
+        return Err(format!(
+            "--grace must be a number of seconds, got {}",
+            args.agent.grace
+        ));
+    }
+    let request = SpawnRequest {
+        name: args.name.unwrap_or_default(),
+        prompt,
+        project_dir,
+        options: TaskOptions {
+            format: args.agent.format,
+            permission_mode: args.agent.permission_mode,
+            model: args.agent.model,
+            keep_session: args.agent.keep_session,
+            resume: None,
+        },
+        follow_up_of: None,
+    };
+    let runtime = runtime()?;
+    let sup = super::supervisor(
+        args.agent.agent,
+        Duration::from_secs_f64(args.agent.grace),
+        &runtime,
+    )?;
+    runtime.block_on(foreground(&sup, |s| s.spawn(request), args.agent.output))
+}
+
+pub fn follow_up(args: FollowUpArgs) -> Result<i32, String> {
+    let prompt = read_prompt(args.prompt)?;
+    let id = super::parse_id(&args.id)?;
+    let runtime = runtime()?;
+    let sup = super::supervisor(args.agent, supervisor::DEFAULT_GRACE, &runtime)?;
+    runtime.block_on(foreground(&sup, |s| s.follow_up(id, prompt), args.output))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+fn read_prompt(prompt: String) -> Result<String, String> {
+    if prompt != "-" {
+        return Ok(prompt);
+    }
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot read the prompt from stdin: {e}"))?;
+    Ok(text)
+}
+
+/// Spawns with `start`, prints the task's output as it comes, and maps the end to an exit code.
+async fn foreground(
+    sup: &Supervisor,
+    start: impl FnOnce(&Supervisor) -> supervisor::Result<TaskId>,
+    output: OutputArgs,
+) -> Result<i32, String> {
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    // Subscribed before the spawn, so not even the first line can be missed.
+    let mut events = sup.subscribe();
+    let id = start(sup).map_err(|e| e.to_string())?;
+    let record = sup.get(id).ok_or("the task vanished")?;
+    let format = record.options.format;
+    if !output.json {
+        eprintln!(
+            "▶ task {id} in {} ({}); Ctrl-C cancels",
+            record.project_dir.display(),
+            format.as_str()
+        );
+    }
+    let mut printer = Printer {
+        format,
+        output,
+        next_seq: 0,
+        out: std::io::BufWriter::new(std::io::stdout()),
+        closed: false,
+    };
+    let mut cancelling = false;
+    loop {
+        // recv, and the signal streams, are cancel-safe: a branch that loses loses nothing.
+        tokio::select! {
+            event = events.recv() => match event {
+                Ok(event) if event.task() == id => {
+                    let finished = event.is_finish();
+                    printer.event(&event);
+                    if events.is_empty() {
+                        printer.flush();
+                    }
+                    if finished {
+                        break;
+                    }
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(_)) => printer.resync(sup, id),
+                Err(RecvError::Closed) => break,
+            },
+            _ = interrupt.recv(), if !cancelling => cancelling = cancel(sup, id, output),
+            _ = terminate.recv(), if !cancelling => cancelling = cancel(sup, id, output),
+        }
+    }
+    printer.flush();
+    let done = sup.wait(id).await.map_err(|e| e.to_string())?;
+    if !output.json {
+        eprintln!("{}", render::summary(&done, sup.now_ms()));
+    }
+    sup.shutdown(Duration::from_secs(10)).await;
+    Ok(match done.status {
+        TaskStatus::Completed => exit::COMPLETED,
+        TaskStatus::Cancelled => exit::CANCELLED,
+        _ => exit::FAILED,
+    })
+}
+
+fn cancel(sup: &Supervisor, id: TaskId, output: OutputArgs) -> bool {
+    if !output.json {
+        eprintln!("■ cancelling task {id}…");
+    }
+    if let Err(e) = sup.request_cancel(id) {
+        eprintln!("taskctl: {e}");
+    }
+    true
+}
+
+/// Writes output events to stdout, as transcript, raw lines or JSON.
+struct Printer {
+    format: OutputFormat,
+    output: OutputArgs,
+    /// The next line sequence number expected; lines before it were printed already.
+    next_seq: u64,
+    out: std::io::BufWriter<std::io::Stdout>,
+    /// stdout's reader went away; the task still runs to its end.
+    closed: bool,
+}
+
+impl Printer {
+    fn event(&mut self, event: &Event) {
+        if let Event::Output { line, .. } = event {
+            if line.seq < self.next_seq {
+                return;
+            }
+            self.next_seq = line.seq + 1;
+        }
+        if self.output.json {
+            match serde_json::to_string(event) {
+                Ok(json) => self.write(&json),
+                Err(e) => eprintln!("taskctl: cannot encode an event: {e}"),
+            }
+            return;
+        }
+        if let Event::Output { line, .. } = event {
+            if self.output.raw {
+                self.write(&line.text);
+            } else {
+                for text in render::output_line(self.format, &line.text) {
+                    self.write(&text);
+                }
+            }
+        }
+    }
+
+    /// After falling behind the event stream: prints what the ring still holds from where we
+    /// were, and says how much was skipped.
+    fn resync(&mut self, sup: &Supervisor, id: TaskId) {
+        let Ok(attached) = sup.attach(id) else { return };
+        if let Some(first) = attached.snapshot.first() {
+            if first.seq > self.next_seq && !self.output.json {
+                eprintln!(
+                    "… {} lines skipped here (taskctl logs {id} has them all)",
+                    first.seq - self.next_seq
+                );
+            }
+        }
+        for line in attached.snapshot {
+            self.event(&Event::Output { task: id, line });
+        }
+    }
+
+    fn write(&mut self, text: &str) {
+        if !self.closed && writeln!(self.out, "{text}").is_err() {
+            self.closed = true;
+        }
+    }
+
+    fn flush(&mut self) {
+        let _ = self.out.flush();
+    }
+}

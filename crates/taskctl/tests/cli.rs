@@ -1,0 +1,335 @@
+//! `taskctl` as a user runs it: real processes, the fake agent, a temp data dir.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use supervisor::{AgentSearch, ShimProgram, Supervisor, SupervisorConfig, TaskId, TaskStatus};
+use tasktray_test_support::{
+    alive, output_of, processes_with_env, wait_child, wait_until, workspace_bin, Sandbox,
+    TEST_TIMEOUT,
+};
+
+fn taskctl(sandbox: &Sandbox) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_taskctl"));
+    cmd.env("TASKTRAY_DATA_DIR", sandbox.data_dir())
+        .env("TASKTRAY_AGENT", workspace_bin("fake-claude"))
+        .env("HOME", sandbox.path())
+        .env_remove("XDG_DATA_HOME")
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn run_prints_the_live_transcript_and_records_the_task() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.project("p");
+    let out = output_of(
+        taskctl(&sandbox)
+            .args(["run", "--name", "demo", "--dir"])
+            .arg(&project)
+            .arg("fake: say Looking around; tool echo tool-output; say All done"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    for needle in [
+        "Looking around",
+        "→ Bash: echo tool-output",
+        "tool-output",
+        "All done",
+        "✓ done",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
+    }
+    assert!(
+        text(&out.stderr).contains("task 1 completed"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let list = output_of(taskctl(&sandbox).arg("list"));
+    let listed = text(&list.stdout);
+    assert!(
+        listed.contains("completed") && listed.contains("demo"),
+        "{listed}"
+    );
+
+    let show = output_of(taskctl(&sandbox).args(["show", "1", "--json"]));
+    let record: serde_json::Value =
+        serde_json::from_slice(&show.stdout).expect("show --json is JSON");
+    assert_eq!(record["status"], "completed");
+    assert_eq!(record["name"], "demo");
+
+    let logs = output_of(taskctl(&sandbox).args(["logs", "1", "--tail", "1"]));
+    let tail = text(&logs.stdout);
+    assert_eq!(tail.lines().count(), 1, "{tail}");
+    assert!(tail.starts_with("✓ done ("), "{tail}");
+    let raw = output_of(taskctl(&sandbox).args(["logs", "1", "--raw"]));
+    assert!(
+        text(&raw.stdout).lines().all(|l| l.starts_with('{')),
+        "raw lines are the JSON"
+    );
+    assert!(project.join(".claude-tasks/task-1-output.md").is_file());
+}
+
+#[test]
+fn exit_codes_say_how_it_ended() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.project("p");
+    let failed = output_of(
+        taskctl(&sandbox)
+            .arg("run")
+            .arg("--dir")
+            .arg(&project)
+            .arg("fake: result error API Error: 500"),
+    );
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(
+        text(&failed.stderr).contains("API Error: 500"),
+        "{}",
+        text(&failed.stderr)
+    );
+
+    let missing = output_of(taskctl(&sandbox).args(["run", "--dir", "/no/such/folder", "x"]));
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        text(&missing.stderr).contains("does not exist"),
+        "{}",
+        text(&missing.stderr)
+    );
+
+    let usage = output_of(taskctl(&sandbox).args(["run", "--format", "yaml", "x"]));
+    assert_eq!(usage.status.code(), Some(2));
+    assert!(
+        text(&usage.stderr).contains("unknown output format"),
+        "{}",
+        text(&usage.stderr)
+    );
+
+    let no_agent = output_of(
+        taskctl(&sandbox)
+            .env("TASKTRAY_AGENT", sandbox.path().join("nope"))
+            .arg("run")
+            .arg("--dir")
+            .arg(&project)
+            .arg("x"),
+    );
+    assert_eq!(no_agent.status.code(), Some(2));
+    assert!(
+        text(&no_agent.stderr).contains("Claude Code was not found"),
+        "{}",
+        text(&no_agent.stderr)
+    );
+
+    let bad_id = output_of(taskctl(&sandbox).args(["show", "abc"]));
+    assert_eq!(bad_id.status.code(), Some(2));
+    let unknown = output_of(taskctl(&sandbox).args(["show", "42"]));
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        text(&unknown.stderr).contains("no task 42"),
+        "{}",
+        text(&unknown.stderr)
+    );
+}
+
+#[test]
+fn prompt_from_stdin_and_claudecode_is_not_passed_on() {
+    let sandbox = Sandbox::new();
+    let record = sandbox.path().join("record.jsonl");
+    let mut cmd = taskctl(&sandbox);
+    cmd.env("CLAUDECODE", "1")
+        .env("FAKE_CLAUDE_RECORD", &record)
+        .args(["run", "--format", "text", "--dir"])
+        .arg(sandbox.project("p"))
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().expect("spawn");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(b"-- a prompt\nfrom stdin")
+            .expect("write prompt");
+    }
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().expect("stdout"), &mut stdout)
+        .expect("read");
+    assert!(wait_child(&mut child, TEST_TIMEOUT).success());
+    assert_eq!(stdout.trim(), "-- a prompt\nfrom stdin");
+    let rec: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(&record)
+            .expect("record")
+            .lines()
+            .next()
+            .expect("a line"),
+    )
+    .expect("json");
+    assert_eq!(rec["env_CLAUDECODE"], serde_json::Value::Null, "{rec}");
+}
+
+/// Starts `taskctl run` on a tool-child script and returns it with the tool's pid, read from
+/// its live output.
+fn start_with_tool_child(sandbox: &Sandbox, project: &Path) -> (std::process::Child, i32) {
+    let mut child = taskctl(sandbox)
+        .args(["run", "--grace", "0.5", "--raw", "--dir"])
+        .arg(project)
+        .arg("fake: tool-child; sleep 60")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn taskctl");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(at) = line.find("tool-child pid ") {
+                let digits: String = line[at + 15..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                let _ = tx.send(digits.parse::<i32>().expect("pid"));
+            }
+        }
+    });
+    let pid = rx
+        .recv_timeout(TEST_TIMEOUT)
+        .expect("the tool child started");
+    (child, pid)
+}
+
+#[test]
+fn ctrl_c_and_sigterm_cancel_the_whole_tree() {
+    for signal in [Signal::SIGINT, Signal::SIGTERM] {
+        let sandbox = Sandbox::new();
+        let (mut child, tool) = start_with_tool_child(&sandbox, &sandbox.project("p"));
+        assert!(alive(tool));
+        kill(Pid::from_raw(child.id() as i32), signal).expect("signal taskctl");
+        let status = wait_child(&mut child, TEST_TIMEOUT);
+        assert_eq!(status.code(), Some(130), "{signal:?}");
+        assert!(
+            !alive(tool),
+            "{signal:?}: the SIGTERM-ignoring tool survived"
+        );
+        let history = supervisor::History::open(&sandbox.data_dir()).expect("history");
+        assert_eq!(
+            history.load(TaskId(1)).expect("task").status,
+            TaskStatus::Cancelled
+        );
+    }
+}
+
+#[test]
+fn a_killed_host_takes_its_tree_down_and_the_next_start_marks_the_task_interrupted() {
+    let sandbox = Sandbox::new();
+    let (mut child, tool) = start_with_tool_child(&sandbox, &sandbox.project("p"));
+    // `taskctl list` works while another process runs a task.
+    let list = output_of(taskctl(&sandbox).args(["list", "--running"]));
+    assert!(
+        text(&list.stdout).contains("running"),
+        "{}",
+        text(&list.stdout)
+    );
+
+    child.kill().expect("SIGKILL taskctl");
+    let _ = child.wait();
+    // The lifeline: the shim sees EOF and stops the tree by itself.
+    assert!(
+        wait_until(Duration::from_secs(10), || !alive(tool)),
+        "tool {tool} survived its host"
+    );
+
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let config = SupervisorConfig::new(
+        sandbox.data_dir(),
+        AgentSearch {
+            explicit: Some(workspace_bin("fake-claude")),
+            ..AgentSearch::default()
+        },
+        ShimProgram {
+            program: env!("CARGO_BIN_EXE_taskctl").into(),
+        },
+    );
+    let sup = Supervisor::start(config, runtime.handle().clone()).expect("start");
+    assert_eq!(
+        sup.get(TaskId(1)).expect("task").status,
+        TaskStatus::Interrupted
+    );
+    let marker = sup.marker(TaskId(1));
+    assert!(processes_with_env(supervisor::MARKER_ENV, marker.to_str().expect("ascii")).is_empty());
+}
+
+#[test]
+fn two_processes_racing_for_one_project_get_exactly_one_task() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.project("p");
+    let racers: Vec<_> = (0..4)
+        .map(|_| {
+            taskctl(&sandbox)
+                .args(["run", "--dir"])
+                .arg(&project)
+                .arg("fake: sleep 1")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    let mut codes = Vec::new();
+    for mut racer in racers {
+        let status = wait_child(&mut racer, TEST_TIMEOUT);
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut racer.stderr.take().expect("stderr"), &mut err)
+            .expect("read");
+        if status.code() == Some(2) {
+            assert!(err.contains("already running"), "{err}");
+        }
+        codes.push(status.code());
+    }
+    assert_eq!(
+        codes.iter().filter(|c| **c == Some(0)).count(),
+        1,
+        "{codes:?}"
+    );
+    assert_eq!(
+        codes.iter().filter(|c| **c == Some(2)).count(),
+        3,
+        "{codes:?}"
+    );
+}
+
+#[test]
+fn json_mode_prints_one_event_per_line() {
+    let sandbox = Sandbox::new();
+    let out = output_of(
+        taskctl(&sandbox)
+            .args(["run", "--json", "--dir"])
+            .arg(sandbox.project("p"))
+            .arg("fake: say hi"),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let events: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(
+        events.first().map(|e| e["type"].clone()),
+        Some("spawned".into())
+    );
+    assert_eq!(
+        events.last().map(|e| e["type"].clone()),
+        Some("completed".into())
+    );
+    assert!(events
+        .iter()
+        .any(|e| e["type"] == "output"
+            && e["line"]["text"].as_str().is_some_and(|t| t.contains("hi"))));
+}
