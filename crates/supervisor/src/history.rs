@@ -47,14 +47,16 @@ pub struct History {
 impl History {
     /// Opens (and creates) the data dir; fails with a clear error if it cannot be written.
     pub fn open(root: &Path) -> Result<Self> {
-        let history = History {
-            root: root.to_path_buf(),
+        let unusable = |source| Error::DataDir {
+            path: root.to_path_buf(),
+            source,
         };
-        for dir in [
-            history.root.clone(),
-            history.root.join("tasks"),
-            history.root.join("locks"),
-        ] {
+        fs::create_dir_all(root).map_err(unusable)?;
+        // One canonical spelling, so every process derives the same markers and lock names.
+        let history = History {
+            root: fs::canonicalize(root).map_err(unusable)?,
+        };
+        for dir in [history.root.join("tasks"), history.root.join("locks")] {
             fs::create_dir_all(&dir).map_err(|source| Error::DataDir {
                 path: dir.clone(),
                 source,

@@ -333,3 +333,75 @@ fn json_mode_prints_one_event_per_line() {
         .any(|e| e["type"] == "output"
             && e["line"]["text"].as_str().is_some_and(|t| t.contains("hi"))));
 }
+
+#[test]
+fn another_host_sees_a_running_task_without_interrupting_it_and_refresh_shows_its_end() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.project("p");
+    let mut child = taskctl(&sandbox)
+        .args(["run", "--raw", "--dir"])
+        .arg(&project)
+        .arg("fake: say started; sleep 1.5; say finished")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn taskctl");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    while !rx
+        .recv_timeout(TEST_TIMEOUT)
+        .expect("output")
+        .contains("started")
+    {}
+
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let config = SupervisorConfig::new(
+        sandbox.data_dir(),
+        AgentSearch {
+            explicit: Some(workspace_bin("fake-claude")),
+            ..AgentSearch::default()
+        },
+        ShimProgram {
+            program: env!("CARGO_BIN_EXE_taskctl").into(),
+        },
+    );
+    let sup = Supervisor::start(config, runtime.handle().clone()).expect("start");
+    assert_eq!(
+        sup.get(TaskId(1)).expect("listed").status,
+        TaskStatus::Running,
+        "not interrupted"
+    );
+    let busy = sup.spawn(supervisor::SpawnRequest {
+        name: String::new(),
+        prompt: "x".into(),
+        project_dir: project.clone(),
+        options: Default::default(),
+        follow_up_of: None,
+    });
+    assert!(
+        matches!(
+            busy,
+            Err(supervisor::Error::ProjectBusy {
+                task_id: TaskId(1),
+                ..
+            })
+        ),
+        "{busy:?}"
+    );
+
+    assert!(wait_child(&mut child, TEST_TIMEOUT).success());
+    sup.refresh();
+    assert_eq!(
+        sup.get(TaskId(1)).expect("listed").status,
+        TaskStatus::Completed
+    );
+    assert!(sup
+        .output_text(TaskId(1))
+        .expect("output")
+        .contains("finished"));
+}
