@@ -62,10 +62,12 @@ impl History {
                 source,
             })?;
         }
-        // Creating a directory can succeed on a read-only bind mount; a real write tells.
-        let probe = history.root.join(".write-test");
-        fs::write(&probe, b"ok")
-            .and_then(|()| fs::remove_file(&probe))
+        // Creating a directory can succeed on a read-only mount; a real write tells. The probe
+        // has a unique name: several processes may open the history at the same instant.
+        tempfile::Builder::new()
+            .prefix(".write-test")
+            .tempfile_in(&history.root)
+            .and_then(|mut probe| probe.write_all(b"ok"))
             .map_err(|source| Error::DataDir {
                 path: history.root.clone(),
                 source,
