@@ -11,7 +11,7 @@
 //! ```
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
@@ -197,24 +197,37 @@ impl History {
         }
     }
 
-    /// The last `n` lines of the log, reading only the end of the file, and the number of
-    /// lines before them.
+    /// The last `n` lines of the log and the number of lines before them.
     pub fn read_log_tail(&self, id: TaskId, n: usize) -> Result<(Vec<String>, u64)> {
+        let total = self.log_line_count(id)?;
+        let skip = total.saturating_sub(n as u64);
+        Ok((self.read_log_lines(id, skip, total)?, skip))
+    }
+
+    /// How many lines the log holds (a last line without a newline counts).
+    pub fn log_line_count(&self, id: TaskId) -> Result<u64> {
         let path = self.log_path(id);
-        let mut file = match File::open(&path) {
+        match File::open(&path) {
+            Ok(mut file) => count_lines(&mut file).map_err(|e| Error::io("read", &path, e)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(Error::io("open", &path, e)),
+        }
+    }
+
+    /// Lines `start..end` of the log (line `i` is the output line with sequence number `i`),
+    /// invalid UTF-8 replaced.
+    pub fn read_log_lines(&self, id: TaskId, start: u64, end: u64) -> Result<Vec<String>> {
+        let path = self.log_path(id);
+        let file = match File::open(&path) {
             Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(Error::io("open", &path, e)),
         };
-        let total = count_lines(&mut file).map_err(|e| Error::io("read", &path, e))?;
-        let skip = total.saturating_sub(n as u64);
-        file.seek(SeekFrom::Start(0))
-            .map_err(|e| Error::io("read", &path, e))?;
-        let mut lines = Vec::with_capacity(n.min(total as usize));
+        let mut lines = Vec::new();
         let mut reader = BufReader::new(file);
         let mut buf = Vec::new();
         let mut index = 0u64;
-        loop {
+        while index < end {
             buf.clear();
             let read = reader
                 .read_until(b'\n', &mut buf)
@@ -222,7 +235,7 @@ impl History {
             if read == 0 {
                 break;
             }
-            if index >= skip {
+            if index >= start {
                 if buf.last() == Some(&b'\n') {
                     buf.pop();
                 }
@@ -230,7 +243,7 @@ impl History {
             }
             index += 1;
         }
-        Ok((lines, skip))
+        Ok(lines)
     }
 }
 

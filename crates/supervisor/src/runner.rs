@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
+use crate::config::SupervisorConfig;
 use crate::framer::{LineEnd, LineFramer};
 use crate::lock::ProjectLock;
 use crate::model::{Event, ExitInfo, OutputFormat, ResultSummary, Stream, TaskRecord, TaskStatus};
@@ -37,6 +38,8 @@ const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(500);
 
 pub(crate) struct Run {
     pub(crate) inner: Arc<Inner>,
+    /// The settings this task started with.
+    pub(crate) config: SupervisorConfig,
     pub(crate) record: TaskRecord,
     pub(crate) agent: PathBuf,
     pub(crate) args: Vec<std::ffi::OsString>,
@@ -206,17 +209,8 @@ impl Drop for KillGuard {
 
 impl Run {
     pub(crate) async fn run(self) {
-        let Run {
-            inner,
-            record,
-            agent,
-            args,
-            stdin,
-            lock: project_lock,
-            ring,
-            cancel,
-            done,
-        } = self;
+        let inner = self.inner.clone();
+        let record = self.record.clone();
         let id = record.id;
         let log = OpenOptions::new()
             .create(true)
@@ -227,7 +221,7 @@ impl Run {
             inner: inner.clone(),
             id,
             format: record.options.format,
-            ring,
+            ring: self.ring.clone(),
             log: None,
             batch: Vec::new(),
             lines: 0,
@@ -237,17 +231,7 @@ impl Run {
             Err(e) => sink.persist_failed(format!("could not open the output log: {e}")),
         }
         let mut outcome = Outcome::default();
-        execute(
-            &inner,
-            &record,
-            &agent,
-            &args,
-            stdin.as_deref(),
-            &cancel,
-            &mut sink,
-            &mut outcome,
-        )
-        .await;
+        self.execute(&mut sink, &mut outcome).await;
 
         let status = outcome.status();
         if status == TaskStatus::Failed && outcome.error.is_none() && outcome.result.is_none() {
@@ -256,7 +240,7 @@ impl Run {
                 &mut Outcome::default(),
             );
         }
-        let now = inner.config.clock.now_ms();
+        let now = inner.clock.now_ms();
         let lines = sink.lines;
         let finished = inner.update(id, |r| {
             r.status = status;
@@ -287,7 +271,7 @@ impl Run {
                 Err(e) => tracing::warn!("task {id}: transcript writer failed: {e}"),
             }
         }
-        drop(project_lock);
+        drop(self.lock);
         let event = match status {
             TaskStatus::Completed => Event::Completed { task: id },
             TaskStatus::Cancelled => Event::Cancelled { task: id },
@@ -298,154 +282,158 @@ impl Run {
         };
         tracing::info!("task {id} {status}");
         let _ = inner.events.send(event);
-        let _ = done.send(true);
+        let _ = self.done.send(true);
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn execute(
-    inner: &Arc<Inner>,
-    record: &TaskRecord,
-    agent: &std::path::Path,
-    args: &[std::ffi::OsString],
-    stdin: Option<&std::path::Path>,
-    cancel: &CancellationToken,
-    sink: &mut Sink,
-    outcome: &mut Outcome,
-) {
-    let id = record.id;
-    let config = &inner.config;
-    // The lifeline: the shim's stdin is the read end; the write end lives as long as this
-    // runner. If the host dies, the shim reads EOF and stops the tree.
-    let (lifeline_read, lifeline_write) = match nix::unistd::pipe2(OFlag::O_CLOEXEC) {
-        Ok(pair) => pair,
-        Err(e) => {
-            outcome.error = Some(format!("could not create the lifeline pipe: {e}"));
-            sink.note(
-                format!(
-                    "[tasktray] {}",
-                    outcome.error.as_deref().unwrap_or_default()
-                ),
-                outcome,
-            );
-            return;
+impl Run {
+    /// Starts the shim and pumps its output until it has exited and its pipes are drained.
+    async fn execute(&self, sink: &mut Sink, outcome: &mut Outcome) {
+        let Run {
+            inner,
+            config,
+            record,
+            agent,
+            args,
+            stdin,
+            cancel,
+            ..
+        } = self;
+        let stdin = stdin.as_deref();
+        let id = record.id;
+        // The lifeline: the shim's stdin is the read end; the write end lives as long as this
+        // runner. If the host dies, the shim reads EOF and stops the tree.
+        let (lifeline_read, lifeline_write) = match nix::unistd::pipe2(OFlag::O_CLOEXEC) {
+            Ok(pair) => pair,
+            Err(e) => {
+                outcome.error = Some(format!("could not create the lifeline pipe: {e}"));
+                sink.note(
+                    format!(
+                        "[tasktray] {}",
+                        outcome.error.as_deref().unwrap_or_default()
+                    ),
+                    outcome,
+                );
+                return;
+            }
+        };
+        let marker = inner.marker(id);
+        let mut command = tokio::process::Command::new(&config.shim.program);
+        command
+            .args(shim::shim_args(config.grace, stdin))
+            .arg(agent)
+            .args(args)
+            .current_dir(&record.project_dir)
+            .env_remove("CLAUDECODE")
+            .env(MARKER_ENV, &marker)
+            .envs(config.extra_env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::from(lifeline_read))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(false);
+        tracing::debug!(task = %id, shim = %config.shim.program.display(), agent = %agent.display(), ?args, cwd = %record.project_dir.display(), extra_env = ?config.extra_env, "starting");
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(e) => {
+                let reason = if record.project_dir.is_dir() {
+                    format!("could not start the task: {e}")
+                } else {
+                    format!(
+                        "the project folder {} is gone",
+                        record.project_dir.display()
+                    )
+                };
+                sink.note(format!("[tasktray] {reason}"), outcome);
+                outcome.error = Some(reason);
+                return;
+            }
+        };
+        drop(command);
+        let shim_pid = child.id().map(|p| p as i32);
+        let mut guard = KillGuard {
+            pgid: shim_pid,
+            marker,
+        };
+        let now = config.clock.now_ms();
+        let shim_ref = shim_pid.and_then(procfs::process_ref);
+        if let Some(running) = inner.update(id, |r| {
+            r.status = TaskStatus::Running;
+            r.started_at_ms = Some(now);
+            r.shim = shim_ref;
+        }) {
+            inner.persist(&running);
         }
-    };
-    let marker = inner.marker(id);
-    let mut command = tokio::process::Command::new(&config.shim.program);
-    command
-        .args(shim::shim_args(config.grace, stdin))
-        .arg(agent)
-        .args(args)
-        .current_dir(&record.project_dir)
-        .env_remove("CLAUDECODE")
-        .env(MARKER_ENV, &marker)
-        .envs(config.extra_env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::from(lifeline_read))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(false);
-    tracing::debug!(task = %id, shim = %config.shim.program.display(), agent = %agent.display(), ?args, cwd = %record.project_dir.display(), extra_env = ?config.extra_env, "starting");
-    let mut child = match command.spawn() {
-        Ok(child) => child,
-        Err(e) => {
-            let reason = if record.project_dir.is_dir() {
-                format!("could not start the task: {e}")
-            } else {
-                format!(
-                    "the project folder {} is gone",
-                    record.project_dir.display()
-                )
-            };
-            sink.note(format!("[tasktray] {reason}"), outcome);
-            outcome.error = Some(reason);
-            return;
-        }
-    };
-    drop(command);
-    let shim_pid = child.id().map(|p| p as i32);
-    let mut guard = KillGuard {
-        pgid: shim_pid,
-        marker,
-    };
-    let now = config.clock.now_ms();
-    let shim_ref = shim_pid.and_then(procfs::process_ref);
-    if let Some(running) = inner.update(id, |r| {
-        r.status = TaskStatus::Running;
-        r.started_at_ms = Some(now);
-        r.shim = shim_ref;
-    }) {
-        inner.persist(&running);
-    }
-    let _ = inner.events.send(crate::model::Event::Started { task: id });
+        let _ = inner.events.send(crate::model::Event::Started { task: id });
 
-    let (Some(mut stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
-        outcome.error = Some("the task's output pipes are missing".into());
-        return;
-    };
-    let mut out_framer = LineFramer::new(config.max_line_bytes);
-    let mut err_framer = LineFramer::new(config.max_line_bytes);
-    let mut out_buf = vec![0u8; READ_CHUNK];
-    let mut err_buf = vec![0u8; READ_CHUNK];
-    let (mut out_open, mut err_open) = (true, true);
-    let far = Instant::now() + Duration::from_secs(86_400 * 365);
-    let mut kill_at = far;
-    let mut drain_until = far;
-    let mut killed = false;
+        let (Some(mut stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take())
+        else {
+            outcome.error = Some("the task's output pipes are missing".into());
+            return;
+        };
+        let mut out_framer = LineFramer::new(config.max_line_bytes);
+        let mut err_framer = LineFramer::new(config.max_line_bytes);
+        let mut out_buf = vec![0u8; READ_CHUNK];
+        let mut err_buf = vec![0u8; READ_CHUNK];
+        let (mut out_open, mut err_open) = (true, true);
+        let far = Instant::now() + Duration::from_secs(86_400 * 365);
+        let mut kill_at = far;
+        let mut drain_until = far;
+        let mut killed = false;
 
-    loop {
-        if !out_open && !err_open && outcome.exit.is_some() {
-            break;
-        }
-        // Every branch is cancel-safe: `read` on a pipe and `wait` on a child lose nothing
-        // when another branch wins, and the token and timers can be polled again.
-        tokio::select! {
-            biased;
-            () = cancel.cancelled(), if !outcome.cancelled && outcome.exit.is_none() => {
-                outcome.cancelled = true;
-                if let Some(pid) = shim_pid {
-                    let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
-                }
-                kill_at = Instant::now() + config.grace + SHIM_MARGIN;
+        loop {
+            if !out_open && !err_open && outcome.exit.is_some() {
+                break;
             }
-            () = sleep_until(kill_at), if !killed && outcome.exit.is_none() => {
-                killed = true;
-                tracing::warn!("task {id}: the shim did not stop in time, killing the tree");
-                if let Some(pgid) = guard.pgid {
-                    let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
-                }
-                procfs::signal_all(&procfs::marked(MARKER_ENV, &guard.marker), Signal::SIGKILL);
-            }
-            read = stdout.read(&mut out_buf), if out_open => {
-                out_open = pump(read, &out_buf, Stream::Stdout, &mut out_framer, sink, outcome);
-            }
-            read = stderr.read(&mut err_buf), if err_open => {
-                err_open = pump(read, &err_buf, Stream::Stderr, &mut err_framer, sink, outcome);
-            }
-            status = child.wait(), if outcome.exit.is_none() => {
-                guard.pgid = None;
-                outcome.exit = Some(match status {
-                    Ok(s) => s.code().map_or_else(|| ExitInfo::Signal(s.signal().unwrap_or(0)), ExitInfo::Code),
-                    Err(e) => {
-                        tracing::warn!("task {id}: waiting for the shim failed: {e}");
-                        ExitInfo::Code(-1)
+            // Every branch is cancel-safe: `read` on a pipe and `wait` on a child lose nothing
+            // when another branch wins, and the token and timers can be polled again.
+            tokio::select! {
+                biased;
+                () = cancel.cancelled(), if !outcome.cancelled && outcome.exit.is_none() => {
+                    outcome.cancelled = true;
+                    if let Some(pid) = shim_pid {
+                        let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
                     }
-                });
-                drain_until = Instant::now() + DRAIN_AFTER_EXIT;
-            }
-            () = sleep_until(drain_until), if outcome.exit.is_some() => {
-                tracing::warn!("task {id}: output pipes still open after exit; a process escaped the tree");
-                for (open, framer, stream) in [(&mut out_open, &mut out_framer, Stream::Stdout), (&mut err_open, &mut err_framer, Stream::Stderr)] {
-                    if *open {
-                        sink.frame(stream, framer, None, outcome);
-                        *open = false;
+                    kill_at = Instant::now() + config.grace + SHIM_MARGIN;
+                }
+                () = sleep_until(kill_at), if !killed && outcome.exit.is_none() => {
+                    killed = true;
+                    tracing::warn!("task {id}: the shim did not stop in time, killing the tree");
+                    if let Some(pgid) = guard.pgid {
+                        let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+                    }
+                    procfs::signal_all(&procfs::marked(MARKER_ENV, &guard.marker), Signal::SIGKILL);
+                }
+                read = stdout.read(&mut out_buf), if out_open => {
+                    out_open = pump(read, &out_buf, Stream::Stdout, &mut out_framer, sink, outcome);
+                }
+                read = stderr.read(&mut err_buf), if err_open => {
+                    err_open = pump(read, &err_buf, Stream::Stderr, &mut err_framer, sink, outcome);
+                }
+                status = child.wait(), if outcome.exit.is_none() => {
+                    guard.pgid = None;
+                    outcome.exit = Some(match status {
+                        Ok(s) => s.code().map_or_else(|| ExitInfo::Signal(s.signal().unwrap_or(0)), ExitInfo::Code),
+                        Err(e) => {
+                            tracing::warn!("task {id}: waiting for the shim failed: {e}");
+                            ExitInfo::Code(-1)
+                        }
+                    });
+                    drain_until = Instant::now() + DRAIN_AFTER_EXIT;
+                }
+                () = sleep_until(drain_until), if outcome.exit.is_some() => {
+                    tracing::warn!("task {id}: output pipes still open after exit; a process escaped the tree");
+                    for (open, framer, stream) in [(&mut out_open, &mut out_framer, Stream::Stdout), (&mut err_open, &mut err_framer, Stream::Stderr)] {
+                        if *open {
+                            sink.frame(stream, framer, None, outcome);
+                            *open = false;
+                        }
                     }
                 }
             }
         }
+        drop(lifeline_write);
     }
-    drop(lifeline_write);
 }
 
 /// Handles one read from a pipe; returns whether the pipe is still open.

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::agent::{agent_args, PromptInput};
-use crate::config::SupervisorConfig;
+use crate::config::{Clock, SupervisorConfig};
 use crate::error::{Error, Result};
 use crate::history::History;
 use crate::lock::ProjectLock;
@@ -48,7 +48,9 @@ pub struct Attached {
 
 #[derive(Debug)]
 pub(crate) struct Inner {
-    pub(crate) config: SupervisorConfig,
+    /// Settings for tasks started from now on; each task keeps the copy it started with.
+    config: Mutex<SupervisorConfig>,
+    pub(crate) clock: Arc<dyn Clock>,
     pub(crate) history: History,
     runtime: Handle,
     tasks: Mutex<BTreeMap<TaskId, Slot>>,
@@ -99,7 +101,8 @@ impl Supervisor {
             events,
             root: CancellationToken::new(),
             tracker: TaskTracker::new(),
-            config,
+            clock: config.clock.clone(),
+            config: Mutex::new(config),
         });
         let supervisor = Supervisor { inner };
         supervisor.recover();
@@ -119,7 +122,7 @@ impl Supervisor {
                 record.status = TaskStatus::Interrupted;
                 record
                     .finished_at_ms
-                    .get_or_insert(self.inner.config.clock.now_ms());
+                    .get_or_insert(self.inner.clock.now_ms());
                 record.error = Some("Tasktray stopped while this task was running".into());
                 if let Err(e) = self.inner.history.save(&record) {
                     tracing::warn!("could not record task {} as interrupted: {e}", record.id);
@@ -172,7 +175,8 @@ impl Supervisor {
             return Err(Error::PromptHasNul);
         }
         let project = canonical_project(&request.project_dir)?;
-        let agent = inner.config.agent.resolve()?;
+        let config = inner.config();
+        let agent = config.agent.resolve()?;
 
         let id = inner.history.allocate_id()?;
         let lock = match ProjectLock::acquire(&inner.history.locks_dir(), &project, id) {
@@ -202,7 +206,7 @@ impl Supervisor {
             project_dir: project,
             options: request.options,
             status: TaskStatus::Pending,
-            created_at_ms: inner.config.clock.now_ms(),
+            created_at_ms: inner.clock.now_ms(),
             started_at_ms: None,
             finished_at_ms: None,
             exit: None,
@@ -220,8 +224,8 @@ impl Supervisor {
         }
 
         let ring = Arc::new(Mutex::new(OutputRing::new(
-            inner.config.ring_lines,
-            inner.config.ring_bytes,
+            config.ring_lines,
+            config.ring_bytes,
         )));
         let cancel = inner.root.child_token();
         let (done_tx, done_rx) = watch::channel(false);
@@ -241,6 +245,7 @@ impl Supervisor {
 
         let run = Run {
             inner: inner.clone(),
+            config,
             record,
             agent,
             args,
@@ -389,6 +394,25 @@ impl Supervisor {
         self.inner.history.read_log(id)
     }
 
+    /// Up to `count` lines before sequence number `before`, from the log on disk (for
+    /// scrolling back past the in-memory tail). Lines read back from disk are all tagged
+    /// stdout: the log does not keep which pipe a line came from.
+    pub fn log_page(&self, id: TaskId, before: u64, count: usize) -> Result<Vec<OutputLine>> {
+        self.get(id).ok_or(Error::TaskNotFound { id })?;
+        let start = before.saturating_sub(count as u64);
+        let lines = self.inner.history.read_log_lines(id, start, before)?;
+        Ok(lines
+            .into_iter()
+            .zip(start..)
+            .map(|(text, seq)| OutputLine {
+                seq,
+                stream: crate::model::Stream::Stdout,
+                text: Arc::from(text),
+                continued: false,
+            })
+            .collect())
+    }
+
     /// The output so far plus every later event, atomically (see [`Attached`]).
     pub fn attach(&self, id: TaskId) -> Result<Attached> {
         let ring = self.ring(id)?;
@@ -420,7 +444,7 @@ impl Supervisor {
             return Ok(ring);
         }
         // A task from the history: rebuild its tail from the log, outside the map lock.
-        let config = &self.inner.config;
+        let config = self.inner.config();
         let (lines, before) = self.inner.history.read_log_tail(id, config.ring_lines)?;
         let mut ring = OutputRing::new(config.ring_lines, config.ring_bytes).with_next_seq(before);
         for line in lines {
@@ -476,13 +500,31 @@ impl Supervisor {
         self.inner.marker(id)
     }
 
+    /// Changes the settings for tasks started from now on (agent, bounds, grace period, env);
+    /// running tasks keep theirs. The data dir cannot change.
+    pub fn configure(&self, change: impl FnOnce(&mut SupervisorConfig)) {
+        let mut config = lock(&self.inner.config);
+        let data_dir = config.data_dir.clone();
+        change(&mut config);
+        config.data_dir = data_dir;
+    }
+
+    /// The settings new tasks start with.
+    pub fn config(&self) -> SupervisorConfig {
+        self.inner.config()
+    }
+
     /// The clock the supervisor stamps tasks with.
     pub fn now_ms(&self) -> u64 {
-        self.inner.config.clock.now_ms()
+        self.inner.clock.now_ms()
     }
 }
 
 impl Inner {
+    pub(crate) fn config(&self) -> SupervisorConfig {
+        lock(&self.config).clone()
+    }
+
     pub(crate) fn marker(&self, id: TaskId) -> OsString {
         OsString::from(format!("{}:{id}", self.instance))
     }

@@ -214,3 +214,41 @@ async fn the_transcript_file_is_readable_and_complete() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_pages_reach_back_past_the_ring_and_configure_applies_to_new_tasks() {
+    bounded(async {
+        let sandbox = Sandbox::new();
+        let mut config = config(&sandbox);
+        config.ring_lines = 10;
+        let sup = start(config);
+        let project = sandbox.project("p");
+        let done = run_to_end(&sup, text_request(&project, "fake: flood 100 20")).await;
+        assert_eq!(sup.attach(done.id).expect("attach").snapshot.len(), 10);
+        let page = sup.log_page(done.id, 90, 20).expect("page");
+        assert_eq!(
+            page.iter().map(|l| l.seq).collect::<Vec<_>>(),
+            (70..90).collect::<Vec<_>>()
+        );
+        for line in &page {
+            let counter: u64 = line
+                .text
+                .split(' ')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .expect("counter");
+            assert_eq!(
+                counter, line.seq,
+                "line {} of the log is output line {}",
+                counter, line.seq
+            );
+        }
+        assert!(sup.log_page(done.id, 5, 20).expect("page").len() == 5);
+
+        sup.configure(|c| c.ring_lines = 3);
+        assert_eq!(sup.config().ring_lines, 3);
+        let next = run_to_end(&sup, text_request(&project, "fake: flood 50 20")).await;
+        assert_eq!(sup.attach(next.id).expect("attach").snapshot.len(), 3);
+    })
+    .await;
+}
