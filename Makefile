@@ -5,21 +5,27 @@ CARGO ?= cargo
 # An outer bound on each test run, so a hung test fails instead of hanging CI.
 TEST_TIMEOUT ?= 2400
 
-.PHONY: all deps build run test check fmt-check clippy core-has-no-tauri test-rust bench clean
+.PHONY: all deps ui-dist build run test check fmt-check clippy core-has-no-tauri test-rust bench clean
 
 all: build
 
 deps:
 	@scripts/install-deps.sh
 
-build: deps
+build: deps ui-dist
 	$(CARGO) build --workspace --bins
+
+# The app embeds the built UI at compile time, so it must exist before any cargo build.
+ui-dist:
+	@if [ -f ui/package.json ]; then \
+		cd ui && (npm ci --no-audit --no-fund >/dev/null || npm ci --no-audit --no-fund) && npm run build; \
+	else mkdir -p ui/dist; fi
 
 run: build
 	@echo "The tray app arrives with the next milestone; taskctl runs tasks today:"
 	./target/debug/taskctl --help
 
-test: deps check test-rust
+test: deps ui-dist check test-rust
 
 check: fmt-check clippy core-has-no-tauri
 
@@ -37,7 +43,7 @@ core-has-no-tauri:
 test-rust:
 	timeout $(TEST_TIMEOUT) $(CARGO) test --workspace
 
-bench: deps
+bench: deps ui-dist
 	$(CARGO) build --release -p fake-claude -p tasktray-bench
 	./target/release/tasktray-bench
 

@@ -3,7 +3,15 @@
 # missing (apt-get, with sudo when not root) and the Rust components. Safe to run every time.
 set -euo pipefail
 
-packages=(build-essential pkg-config ca-certificates)
+# Build: a C toolchain and WebKitGTK for the app. Run and test: the tray library, a virtual X
+# server, a D-Bus session, the WebDriver for WebKitGTK, Python D-Bus for the test stubs, and
+# Node.js for the UI.
+packages=(
+  build-essential pkg-config ca-certificates libwebkit2gtk-4.1-dev
+  libayatana-appindicator3-1 xvfb dbus dbus-x11 webkit2gtk-driver python3-dbus-next
+)
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -54,4 +54,4 @@ pub use model::{
     SpawnRequest, Stream, TaskId, TaskOptions, TaskRecord, TaskStatus,
 };
 pub use ring::{OutputRing, DEFAULT_RING_BYTES, DEFAULT_RING_LINES};
-pub use supervisor::{Attached, Supervisor, EVENT_CAPACITY, MARKER_ENV};
+pub use supervisor::{Attached, Supervisor, EVENT_CAPACITY, MARKER_ENV, MAX_EVENT_LINES};

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 /// A task's id: increasing, never reused, also across restarts and processes.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct TaskId(pub u64);
+pub struct TaskId(#[cfg_attr(feature = "ts", ts(type = "number"))] pub u64);
 
 impl fmt::Display for TaskId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -27,6 +27,7 @@ impl FromStr for TaskId {
 }
 
 /// Where a task is in its life. `Interrupted` marks a task whose host died while it ran.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
@@ -65,6 +66,7 @@ impl fmt::Display for TaskStatus {
 
 /// The agent's `--output-format`. stream-json is the default because text prints nothing
 /// until the very end.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum OutputFormat {
@@ -96,6 +98,7 @@ impl FromStr for OutputFormat {
 }
 
 /// The agent's `--permission-mode`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum PermissionMode {
@@ -133,6 +136,7 @@ impl FromStr for PermissionMode {
 }
 
 /// How to run the agent for one task.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TaskOptions {
@@ -148,6 +152,7 @@ pub struct TaskOptions {
 }
 
 /// What a caller asks for.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpawnRequest {
     /// A short label; derived from the prompt when empty.
@@ -163,6 +168,7 @@ pub struct SpawnRequest {
 }
 
 /// How the agent's process ended.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ExitInfo {
@@ -180,6 +186,7 @@ impl fmt::Display for ExitInfo {
 }
 
 /// The agent's final `result` line, when it wrote one (stream-json).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ResultSummary {
@@ -187,20 +194,25 @@ pub struct ResultSummary {
     pub subtype: String,
     pub text: String,
     pub cost_usd: Option<f64>,
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub num_turns: Option<u64>,
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub duration_ms: Option<u64>,
     pub session_id: Option<String>,
 }
 
 /// A process identified across pid reuse: its pid and its start time in clock ticks since boot
 /// (field 22 of `/proc/<pid>/stat`).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessRef {
     pub pid: i32,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub start_ticks: u64,
 }
 
 /// Everything known about a task: the persisted metadata, also what queries return.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskRecord {
     pub id: TaskId,
@@ -212,10 +224,13 @@ pub struct TaskRecord {
     pub options: TaskOptions,
     pub status: TaskStatus,
     /// Milliseconds since the Unix epoch, from the injected clock.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub created_at_ms: u64,
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub started_at_ms: Option<u64>,
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub finished_at_ms: Option<u64>,
     #[serde(default)]
     pub exit: Option<ExitInfo>,
@@ -238,6 +253,7 @@ pub struct TaskRecord {
     pub shim: Option<ProcessRef>,
     /// Output lines received so far.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub line_count: u64,
 }
 
@@ -250,6 +266,7 @@ impl TaskRecord {
 }
 
 /// Which pipe a line came from.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Stream {
@@ -261,10 +278,13 @@ pub enum Stream {
 
 /// One line of a task's output. `seq` numbers every line of a task from 0, so a subscriber
 /// can tell a gap from a repeat.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutputLine {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub seq: u64,
     pub stream: Stream,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub text: Arc<str>,
     /// The line was longer than the line limit: this is one piece, and the line goes on in the
     /// next one.
@@ -284,9 +304,11 @@ pub enum Event {
     Started {
         task: TaskId,
     },
+    /// New output lines of a task, consecutive, in sequence order (one event per read, not
+    /// per line, so a flood does not flood the subscribers).
     Output {
         task: TaskId,
-        line: OutputLine,
+        lines: Arc<[OutputLine]>,
     },
     Completed {
         task: TaskId,

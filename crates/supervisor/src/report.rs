@@ -2,11 +2,13 @@
 //! `<project>/.claude-tasks/task-<id>-output.md`, with the task's facts and its whole output
 //! (for stream-json, the readable transcript rather than raw JSON).
 
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
-use crate::history::{write_atomic, History};
+use crate::history::History;
 use crate::model::{OutputFormat, TaskRecord};
 use crate::transcript;
 
@@ -17,18 +19,73 @@ pub fn transcript_path(task: &TaskRecord) -> PathBuf {
         .join(format!("task-{}-output.md", task.id))
 }
 
-/// Writes the transcript file; returns its path.
+/// Writes the transcript file; returns its path. The log is streamed twice (once to size the
+/// code fence, once to write), so memory stays flat however long the output.
 pub fn write(history: &History, task: &TaskRecord) -> Result<PathBuf> {
     let path = transcript_path(task);
     let dir = path.parent().unwrap_or(&task.project_dir);
     std::fs::create_dir_all(dir).map_err(|e| Error::io("create the transcript folder", dir, e))?;
-    let log = history.read_log(task.id)?;
-    write_atomic(&path, render(task, &log).as_bytes())?;
+    let log = history.log_path(task.id);
+    let read_err = |e| Error::io("read", &log, e);
+
+    let mut longest = 0;
+    for_each_body_line(&log, task.options.format, |line| {
+        longest = longest.max(longest_backtick_run(line));
+        Ok(())
+    })
+    .map_err(read_err)?;
+
+    let write_err = |e| Error::io("write", &path, e);
+    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(write_err)?;
+    let mut out = BufWriter::new(tmp);
+    out.write_all(header(task).as_bytes()).map_err(write_err)?;
+    let fence = "`".repeat(longest.max(2) + 1);
+    writeln!(out, "{fence}").map_err(write_err)?;
+    for_each_body_line(&log, task.options.format, |line| writeln!(out, "{line}"))
+        .map_err(write_err)?;
+    writeln!(out, "{fence}").map_err(write_err)?;
+    let tmp = out.into_inner().map_err(|e| write_err(e.into_error()))?;
+    // No fsync: the transcript is derived from the log and can be written again.
+    tmp.persist(&path).map_err(|e| write_err(e.error))?;
     Ok(path)
 }
 
-/// The transcript's Markdown.
-pub fn render(task: &TaskRecord, log: &str) -> String {
+/// Calls `f` with each line of the readable output: the log's lines for text tasks, the
+/// rendered transcript entries for stream-json tasks.
+fn for_each_body_line(
+    log: &Path,
+    format: OutputFormat,
+    mut f: impl FnMut(&str) -> io::Result<()>,
+) -> io::Result<()> {
+    let file = match File::open(log) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let mut reader = BufReader::with_capacity(256 * 1024, file);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf)? == 0 {
+            return Ok(());
+        }
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+        }
+        let line = String::from_utf8_lossy(&buf);
+        match format {
+            OutputFormat::Text => f(&line)?,
+            OutputFormat::StreamJson => {
+                for entry in transcript::parse_line(&line) {
+                    f(&transcript::render(&entry))?;
+                }
+            }
+        }
+    }
+}
+
+/// The task's facts and prompt, up to the output's opening fence.
+fn header(task: &TaskRecord) -> String {
     let mut out = format!("# Task {}: {}\n\n", task.id, task.name);
     out.push_str(&format!("**Status:** {}\n", task.status));
     out.push_str(&format!("**Project:** {}\n", task.project_dir.display()));
@@ -55,34 +112,25 @@ pub fn render(task: &TaskRecord, log: &str) -> String {
         out.push_str(&format!("**Error:** {error}\n"));
     }
     out.push_str("\n## Prompt\n\n");
-    push_fenced(&mut out, &task.prompt);
+    let fence = "`".repeat(longest_backtick_run(&task.prompt).max(2) + 1);
+    out.push_str(&format!("{fence}\n{}\n{fence}\n", task.prompt));
     out.push_str("\n## Output\n\n");
-    let body = match task.options.format {
-        OutputFormat::Text => log.trim_end_matches('\n').to_owned(),
-        OutputFormat::StreamJson => log
-            .lines()
-            .flat_map(transcript::parse_line)
-            .map(|entry| transcript::render(&entry))
-            .collect::<Vec<_>>()
-            .join("\n"),
-    };
-    push_fenced(&mut out, &body);
     out
 }
 
-/// A fenced block whose fence is longer than any run of backticks inside, so output that
-/// contains Markdown fences cannot end the block early.
-fn push_fenced(out: &mut String, body: &str) {
-    let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    let fence = "`".repeat(longest.max(2) + 1);
-    out.push_str(&fence);
-    out.push('\n');
-    out.push_str(body);
-    if !body.is_empty() {
-        out.push('\n');
+/// The longest run of backticks in `text`, so a fence longer than it cannot be closed early
+/// by output that contains Markdown fences.
+fn longest_backtick_run(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let mut longest = 0;
+    let mut at = 0;
+    while let Some(found) = memchr::memchr(b'`', &bytes[at..]) {
+        let start = at + found;
+        let run = bytes[start..].iter().take_while(|&&b| b == b'`').count();
+        longest = longest.max(run);
+        at = start + run;
     }
-    out.push_str(&fence);
-    out.push('\n');
+    longest
 }
 
 /// An RFC 3339 UTC timestamp, e.g. `2026-11-25T23:40:01Z`.
@@ -95,11 +143,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fences_survive_backticks_in_the_output() {
-        let mut out = String::new();
-        push_fenced(&mut out, "before\n```\ninside\n```");
-        assert!(out.starts_with("````\n"), "{out}");
-        assert!(out.ends_with("\n````\n"), "{out}");
+    fn fences_are_longer_than_any_backtick_run() {
+        assert_eq!(longest_backtick_run("no ticks"), 0);
+        assert_eq!(longest_backtick_run("a `b` ```c``` ``"), 3);
         assert_eq!(timestamp(0), "1970-01-01T00:00:00Z");
     }
 }

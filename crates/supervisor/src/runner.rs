@@ -20,14 +20,21 @@ use tokio_util::sync::CancellationToken;
 use crate::config::SupervisorConfig;
 use crate::framer::{LineEnd, LineFramer};
 use crate::lock::ProjectLock;
-use crate::model::{Event, ExitInfo, OutputFormat, ResultSummary, Stream, TaskRecord, TaskStatus};
+use crate::model::{
+    Event, ExitInfo, OutputFormat, OutputLine, ResultSummary, Stream, TaskRecord, TaskStatus,
+};
 use crate::procfs;
 use crate::ring::OutputRing;
-use crate::supervisor::{lock, Inner, MARKER_ENV};
+use crate::supervisor::{lock, Inner, MARKER_ENV, MAX_EVENT_LINES};
 use crate::{report, shim, transcript};
 
-/// Bytes read from a pipe at once (the size of a Linux pipe buffer).
+/// Bytes read from stdout at once; most output arrives there.
 const READ_CHUNK: usize = 64 * 1024;
+/// Bytes read from stderr at once.
+const READ_CHUNK_STDERR: usize = 16 * 1024;
+/// The stdout pipe's capacity, raised from Linux's 64 KiB so a fast agent blocks less often
+/// (1 MiB is the default `pipe-max-size` for unprivileged processes).
+const PIPE_CAPACITY: i32 = 1024 * 1024;
 
 /// Time the shim gets beyond the grace period to finish its own stop before it is killed.
 const SHIM_MARGIN: Duration = Duration::from_secs(2);
@@ -168,11 +175,16 @@ impl Sink {
         }
         self.lines += self.batch.len() as u64;
         let mut ring = lock(&self.ring);
-        for (stream, text, continued) in self.batch.drain(..) {
-            let line = ring.push(stream, text, continued);
+        let mut batch = self.batch.drain(..).peekable();
+        while batch.peek().is_some() {
+            let lines: Arc<[OutputLine]> = batch
+                .by_ref()
+                .take(MAX_EVENT_LINES)
+                .map(|(stream, text, continued)| ring.push(stream, text, continued))
+                .collect();
             let _ = self.inner.events.send(Event::Output {
                 task: self.id,
-                line,
+                lines,
             });
         }
     }
@@ -256,6 +268,8 @@ impl Run {
         if let Some(finished) = finished {
             inner.persist(&finished);
             let writer = inner.clone();
+            // Closed only on drop, so acquiring cannot fail; were it to, write anyway.
+            let _turn = inner.transcripts.acquire().await;
             let written =
                 tokio::task::spawn_blocking(move || report::write(&writer.history, &finished))
                     .await;
@@ -371,10 +385,15 @@ impl Run {
             outcome.error = Some("the task's output pipes are missing".into());
             return;
         };
+        if let Err(e) =
+            nix::fcntl::fcntl(&stdout, nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_CAPACITY))
+        {
+            tracing::debug!("task {id}: pipe size unchanged: {e}");
+        }
         let mut out_framer = LineFramer::new(config.max_line_bytes);
         let mut err_framer = LineFramer::new(config.max_line_bytes);
         let mut out_buf = vec![0u8; READ_CHUNK];
-        let mut err_buf = vec![0u8; READ_CHUNK];
+        let mut err_buf = vec![0u8; READ_CHUNK_STDERR];
         let (mut out_open, mut err_open) = (true, true);
         let far = Instant::now() + Duration::from_secs(86_400 * 365);
         let mut kill_at = far;

@@ -23,9 +23,17 @@ use crate::procfs;
 use crate::ring::OutputRing;
 use crate::runner::Run;
 
-/// Events buffered per subscriber. A subscriber that falls further behind gets
+/// Events kept for subscribers. A subscriber that falls further behind gets
 /// `RecvError::Lagged` and should re-read state (and output via [`Supervisor::attach`]).
-pub const EVENT_CAPACITY: usize = 8192;
+/// The channel keeps this many events even when all were read, so with output events of at
+/// most [`MAX_EVENT_LINES`] lines and `READ_CHUNK` bytes it holds at most a few tens of MiB.
+pub const EVENT_CAPACITY: usize = 512;
+
+/// Lines in one output event.
+pub const MAX_EVENT_LINES: usize = 256;
+
+/// Transcripts written at the same time; more finishing tasks wait their turn.
+pub const TRANSCRIPT_WRITERS: usize = 2;
 
 /// The environment variable that marks every process of a task, so leftovers can be found
 /// after a crash. Its value is `<instance>:<task id>`.
@@ -58,6 +66,8 @@ pub(crate) struct Inner {
     /// Cancelled on shutdown; each task's token is a child of it.
     root: CancellationToken,
     tracker: TaskTracker,
+    /// Bounds how many transcripts are written at once: each streams a whole log.
+    pub(crate) transcripts: tokio::sync::Semaphore,
     /// Identifies this data dir in the process marker.
     instance: String,
     me: Option<ProcessRef>,
@@ -101,6 +111,7 @@ impl Supervisor {
             events,
             root: CancellationToken::new(),
             tracker: TaskTracker::new(),
+            transcripts: tokio::sync::Semaphore::new(TRANSCRIPT_WRITERS),
             clock: config.clock.clone(),
             config: Mutex::new(config),
         });

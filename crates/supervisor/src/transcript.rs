@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::model::ResultSummary;
 
 /// One readable item of a transcript.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 #[non_exhaustive]

@@ -135,7 +135,7 @@ async fn attach_mid_run_sees_every_line_exactly_once() {
         }
         loop {
             match events.recv().await.expect("no lag within the event capacity") {
-                Event::Output { task, line } if task == id => seqs.push(line.seq),
+                Event::Output { task, lines } if task == id => seqs.extend(lines.iter().map(|l| l.seq)),
                 event if event.is_finish() && event.task() == id => break,
                 _ => {}
             }

@@ -4,7 +4,9 @@
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use supervisor::{Event, OutputFormat, SpawnRequest, Supervisor, TaskId, TaskOptions, TaskStatus};
+use supervisor::{
+    Event, OutputFormat, OutputLine, SpawnRequest, Supervisor, TaskId, TaskOptions, TaskStatus,
+};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -160,27 +162,39 @@ struct Printer {
 
 impl Printer {
     fn event(&mut self, event: &Event) {
-        if let Event::Output { line, .. } = event {
-            if line.seq < self.next_seq {
-                return;
-            }
-            self.next_seq = line.seq + 1;
-        }
-        if self.output.json {
-            match serde_json::to_string(event) {
-                Ok(json) => self.write(&json),
-                Err(e) => eprintln!("taskctl: cannot encode an event: {e}"),
+        let Event::Output { task, lines } = event else {
+            if self.output.json {
+                self.json(event);
             }
             return;
+        };
+        for line in lines.iter() {
+            self.line(*task, line);
         }
-        if let Event::Output { line, .. } = event {
-            if self.output.raw {
-                self.write(&line.text);
-            } else {
-                for text in render::output_line(self.format, &line.text) {
-                    self.write(&text);
-                }
+    }
+
+    fn line(&mut self, task: TaskId, line: &OutputLine) {
+        // Lines seen already (after a resync) are skipped.
+        if line.seq < self.next_seq {
+            return;
+        }
+        self.next_seq = line.seq + 1;
+        if self.output.json {
+            // One object per line, whatever the batching inside.
+            self.json(&serde_json::json!({ "type": "output", "task": task, "line": line }));
+        } else if self.output.raw {
+            self.write(&line.text);
+        } else {
+            for text in render::output_line(self.format, &line.text) {
+                self.write(&text);
             }
+        }
+    }
+
+    fn json(&mut self, value: &impl serde::Serialize) {
+        match serde_json::to_string(value) {
+            Ok(json) => self.write(&json),
+            Err(e) => eprintln!("taskctl: cannot encode an event: {e}"),
         }
     }
 
@@ -196,8 +210,8 @@ impl Printer {
                 );
             }
         }
-        for line in attached.snapshot {
-            self.event(&Event::Output { task: id, line });
+        for line in &attached.snapshot {
+            self.line(id, line);
         }
     }
 

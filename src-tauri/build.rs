@@ -1,0 +1,27 @@
+fn main() {
+    // Every command the UI may call is listed here; capabilities/main.json grants them to the
+    // main window, and nothing else is exposed.
+    let commands = &[
+        "list_tasks",
+        "get_task",
+        "task_output",
+        "task_log_page",
+        "spawn_task",
+        "cancel_task",
+        "follow_up",
+        "remove_task",
+        "open_transcript",
+        "copy_output",
+        "get_settings",
+        "save_settings",
+        "detect_agent",
+        "recent_projects",
+        "pick_folder",
+        "quit_app",
+    ];
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(commands)),
+    )
+    .expect("tauri build step");
+}

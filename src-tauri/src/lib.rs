@@ -1,0 +1,175 @@
+//! Tasktray, the tray app: hosts one [`supervisor::Supervisor`] on the app's tokio runtime and
+//! gives it a tray, a window and notifications.
+//!
+//! - `commands`: what the UI calls (thin: one supervisor call each)
+//! - `forward`: supervisor events -> webview events (batched output), tray, notifications
+//! - `tray`, `notify`, `lifecycle`: the tray menu, desktop notifications, window and quit
+//! - `models`, `error`, `settings`, `state`: IPC types, `{code, message}` errors, settings
+
+pub mod commands;
+pub mod error;
+pub mod forward;
+pub mod lifecycle;
+pub mod models;
+pub mod notify;
+pub mod settings;
+pub mod state;
+pub mod tray;
+
+use std::sync::Mutex;
+
+use supervisor::{AgentSearch, ShimProgram, Supervisor, SupervisorConfig};
+use tauri::{Manager, RunEvent, WindowEvent};
+
+use crate::state::AppState;
+
+/// Starts the app; returns when it quits.
+pub fn run() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("tasktray")
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("tasktray: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    // One runtime for Tauri and the supervisor.
+    tauri::async_runtime::set(runtime.handle().clone());
+    let handle = runtime.handle().clone();
+    let start_hidden = std::env::args().any(|a| a == "--hidden");
+
+    let app = tauri::Builder::default()
+        // First: a second launch only shows the running instance's window.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            lifecycle::show_main(app)
+        }))
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(tauri_plugin_opener::init())
+        .invoke_handler(tauri::generate_handler![
+            commands::list_tasks,
+            commands::get_task,
+            commands::task_output,
+            commands::task_log_page,
+            commands::spawn_task,
+            commands::cancel_task,
+            commands::follow_up,
+            commands::remove_task,
+            commands::open_transcript,
+            commands::copy_output,
+            commands::get_settings,
+            commands::save_settings,
+            commands::detect_agent,
+            commands::recent_projects,
+            commands::pick_folder,
+            commands::quit_app,
+        ])
+        .setup(move |app| {
+            setup(app, handle)?;
+            if !start_hidden {
+                lifecycle::show_main(app.handle());
+            }
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            // Closing the window hides it; the app lives on in the tray.
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                api.prevent_close();
+                let _ = window.hide();
+            }
+        })
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("tasktray: cannot start: {e}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|_app, event| {
+        // Only Quit (which stops the tasks first) ends the app, not the last window closing.
+        if let RunEvent::ExitRequested {
+            api, code: None, ..
+        } = event
+        {
+            api.prevent_exit();
+        }
+    });
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+}
+
+fn setup(
+    app: &mut tauri::App,
+    runtime: tokio::runtime::Handle,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let data_dir = taskctl::paths::data_dir()?;
+    let log_dir = app.path().app_log_dir()?;
+    let guard = init_logging(&log_dir);
+    tracing::info!(
+        "Tasktray {} starting; data in {}",
+        env!("CARGO_PKG_VERSION"),
+        data_dir.display()
+    );
+
+    let settings_path = settings::path(&data_dir);
+    let settings = settings::load(&settings_path);
+    let mut config = SupervisorConfig::new(
+        data_dir,
+        AgentSearch::default(),
+        ShimProgram::current_exe()?,
+    );
+    settings::apply(&settings, &mut config);
+    let supervisor = Supervisor::start(config, runtime)?;
+
+    app.manage(AppState {
+        supervisor: supervisor.clone(),
+        settings: Mutex::new(settings),
+        settings_path,
+        last_refresh: Mutex::new(None),
+    });
+    if let Some(guard) = guard {
+        app.manage(LogGuard(guard));
+    }
+    tray::create(app.handle())?;
+    forward::start(app.handle().clone(), supervisor);
+    Ok(())
+}
+
+/// Keeps the log writer flushing until the app ends.
+struct LogGuard(#[allow(dead_code)] tracing_appender::non_blocking::WorkerGuard);
+
+/// Logs to `<app log dir>/tasktray.log` (a tray app has no terminal) and to stderr.
+/// `TASKTRAY_LOG` sets the filter (default `info`).
+fn init_logging(dir: &std::path::Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    use tracing_subscriber::prelude::*;
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_env("TASKTRAY_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+    };
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(filter());
+    let file = std::fs::create_dir_all(dir).ok().map(|()| {
+        let (writer, guard) =
+            tracing_appender::non_blocking(tracing_appender::rolling::never(dir, "tasktray.log"));
+        (
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(writer)
+                .with_filter(filter()),
+            guard,
+        )
+    });
+    let (file_layer, guard) = match file {
+        Some((layer, guard)) => (Some(layer), Some(guard)),
+        None => (None, None),
+    };
+    let _ = tracing_subscriber::registry()
+        .with(stderr)
+        .with(file_layer)
+        .try_init();
+    guard
+}

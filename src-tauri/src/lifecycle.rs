@@ -1,0 +1,59 @@
+//! Showing the window, navigating the UI, and quitting without leaving a task behind.
+
+use std::time::Duration;
+
+use tauri::{AppHandle, Emitter, Manager};
+
+use crate::models::{events, Navigate};
+use crate::state::AppState;
+
+/// Time on top of the grace period for every task tree to be gone before the app exits.
+const QUIT_MARGIN: Duration = Duration::from_secs(3);
+
+pub const MAIN_WINDOW: &str = "main";
+
+pub fn show_main(app: &AppHandle) {
+    if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
+        let _ = window.show();
+        let _ = window.unminimize();
+        let _ = window.set_focus();
+    }
+}
+
+/// Shows the window on a view.
+pub fn navigate(app: &AppHandle, to: Navigate) {
+    show_main(app);
+    if let Err(e) = app.emit(events::NAVIGATE, to) {
+        tracing::warn!("cannot navigate the window: {e}");
+    }
+}
+
+/// Quits, after asking in the window when tasks are running.
+pub fn quit(app: &AppHandle) {
+    let running = app.state::<AppState>().supervisor.running().len();
+    if running > 0 {
+        navigate(
+            app,
+            Navigate::ConfirmQuit {
+                running: running as u32,
+            },
+        );
+    } else {
+        quit_now(app);
+    }
+}
+
+/// Cancels every task, waits for their trees to be gone, then exits.
+pub fn quit_now(app: &AppHandle) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let supervisor = app.state::<AppState>().supervisor.clone();
+        let deadline = supervisor.config().grace + QUIT_MARGIN;
+        tracing::info!(
+            "quitting: stopping {} running tasks",
+            supervisor.running().len()
+        );
+        supervisor.shutdown(deadline).await;
+        app.exit(0);
+    });
+}

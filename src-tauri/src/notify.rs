@@ -1,0 +1,199 @@
+//! Desktop notifications when a task completes or fails (never for one the user cancelled).
+//!
+//! Each notification lives in its own small tokio task that holds the handle, and with it the
+//! D-Bus connection, until the user acts on it or it closes: GNOME drops a notification whose
+//! sender went away, and the "Show" action needs the connection to arrive. Every call to the
+//! server is bounded: a server that never answers is logged and never blocks the app.
+
+use std::time::Duration;
+
+use notify_rust::{Notification, NotificationResponse, Timeout};
+use supervisor::{TaskRecord, TaskStatus};
+use tauri::AppHandle;
+
+use crate::lifecycle;
+use crate::models::Navigate;
+
+/// How long the notification server gets to accept a notification.
+const SHOW_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a notification's handle is kept for its "Show" action.
+const KEEP_FOR: Duration = Duration::from_secs(3600);
+/// The body shows at most this much of the result or error.
+const BODY_CHARS: usize = 200;
+
+/// The text of a task's notification, or `None` when there is none to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub summary: String,
+    pub body: String,
+}
+
+impl Note {
+    pub fn for_task(task: &TaskRecord, now_ms: u64) -> Option<Note> {
+        let took = duration(task.duration_ms(now_ms));
+        let (mark, word) = match task.status {
+            TaskStatus::Completed => ("✓", "Completed"),
+            TaskStatus::Failed => ("✗", "Failed"),
+            _ => return None,
+        };
+        let body = match task.status {
+            TaskStatus::Completed => task
+                .result
+                .as_ref()
+                .map(|r| r.text.clone())
+                .filter(|t| !t.trim().is_empty())
+                .unwrap_or_else(|| "The task finished.".to_owned()),
+            _ => task
+                .error
+                .clone()
+                .or_else(|| {
+                    task.result
+                        .as_ref()
+                        .filter(|r| r.is_error)
+                        .map(|r| r.text.clone())
+                })
+                .or_else(|| task.exit.map(|e| format!("The agent ended with {e}.")))
+                .unwrap_or_else(|| "The task failed.".to_owned()),
+        };
+        Some(Note {
+            summary: format!("{mark} {word}: {} ({took})", task.name),
+            body: shorten(body.trim(), BODY_CHARS),
+        })
+    }
+}
+
+fn duration(ms: u64) -> String {
+    let secs = ms / 1000;
+    if secs < 60 {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    } else if secs < 3600 {
+        format!("{}m {:02}s", secs / 60, secs % 60)
+    } else {
+        format!("{}h {:02}m", secs / 3600, (secs % 3600) / 60)
+    }
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+/// Shows the notification for a finished task, if it gets one.
+pub fn task_finished(app: &AppHandle, task: &TaskRecord, now_ms: u64) {
+    let Some(note) = Note::for_task(task, now_ms) else {
+        return;
+    };
+    let app = app.clone();
+    let id = task.id;
+    tauri::async_runtime::spawn(async move {
+        let mut notification = Notification::new();
+        notification
+            .appname("Tasktray")
+            .summary(&note.summary)
+            .body(&note.body)
+            .icon("dialog-information")
+            .action("default", "Show")
+            .action("show", "Show")
+            .timeout(Timeout::Default);
+        let handle = match tokio::time::timeout(SHOW_TIMEOUT, notification.show_async()).await {
+            Ok(Ok(handle)) => handle,
+            Ok(Err(e)) => {
+                tracing::warn!("notification for task {id} not shown: {e}");
+                return;
+            }
+            Err(_) => {
+                tracing::warn!("notification server did not answer within {SHOW_TIMEOUT:?}");
+                return;
+            }
+        };
+        tracing::info!("notified: {}", note.summary);
+        let wait = handle.wait_for_action_async(|response: &NotificationResponse| {
+            let show = match response {
+                NotificationResponse::Default => true,
+                NotificationResponse::Action(action) => action == "show",
+                _ => false,
+            };
+            if show {
+                lifecycle::navigate(&app, Navigate::Task { id });
+            }
+        });
+        let _ = tokio::time::timeout(KEEP_FOR, wait).await;
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use supervisor::{ExitInfo, ResultSummary, TaskId, TaskOptions};
+
+    fn task(status: TaskStatus) -> TaskRecord {
+        TaskRecord {
+            id: TaskId(3),
+            name: "Fix login".into(),
+            prompt: "p".into(),
+            project_dir: "/p".into(),
+            options: TaskOptions::default(),
+            status,
+            created_at_ms: 0,
+            started_at_ms: Some(1_000),
+            finished_at_ms: Some(66_000),
+            exit: Some(ExitInfo::Code(1)),
+            error: None,
+            result: None,
+            session_id: None,
+            follow_up_of: None,
+            owner: None,
+            shim: None,
+            line_count: 0,
+        }
+    }
+
+    #[test]
+    fn titles_and_bodies() {
+        let mut done = task(TaskStatus::Completed);
+        done.result = Some(ResultSummary {
+            text: "All tests pass.".into(),
+            ..ResultSummary::default()
+        });
+        let note = Note::for_task(&done, 0).expect("a note");
+        assert_eq!(note.summary, "✓ Completed: Fix login (1m 05s)");
+        assert_eq!(note.body, "All tests pass.");
+
+        let mut failed = task(TaskStatus::Failed);
+        failed.result = Some(ResultSummary {
+            is_error: true,
+            text: "API Error: 500".into(),
+            ..ResultSummary::default()
+        });
+        let note = Note::for_task(&failed, 0).expect("a note");
+        assert_eq!(note.summary, "✗ Failed: Fix login (1m 05s)");
+        assert_eq!(note.body, "API Error: 500");
+
+        let bare = task(TaskStatus::Failed);
+        assert_eq!(
+            Note::for_task(&bare, 0).expect("a note").body,
+            "The agent ended with exit code 1."
+        );
+        assert_eq!(
+            Note::for_task(&task(TaskStatus::Cancelled), 0),
+            None,
+            "no notice for a cancel"
+        );
+
+        let mut long = task(TaskStatus::Completed);
+        long.result = Some(ResultSummary {
+            text: "x".repeat(500),
+            ..ResultSummary::default()
+        });
+        assert_eq!(
+            Note::for_task(&long, 0)
+                .expect("a note")
+                .body
+                .chars()
+                .count(),
+            BODY_CHARS + 1
+        );
+    }
+}

@@ -1,0 +1,341 @@
+//! The tray icon and its menu. On Linux the tray delivers no clicks, only menu events, so
+//! every action is in the menu. The menu is rebuilt whenever a task changes.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use supervisor::{TaskId, TaskRecord, TaskStatus};
+use tauri::image::Image;
+use tauri::menu::{Menu, MenuBuilder, MenuItem, SubmenuBuilder};
+use tauri::tray::TrayIconBuilder;
+use tauri::{AppHandle, Manager, Wry};
+
+use crate::lifecycle;
+use crate::models::Navigate;
+use crate::state::AppState;
+
+const TRAY_ID: &str = "tasktray";
+/// Finished tasks listed under "Recent".
+const RECENT: usize = 5;
+/// Running tasks listed by name; more are summarized.
+const RUNNING_SHOWN: usize = 10;
+
+static ICON_RUNNING: AtomicBool = AtomicBool::new(false);
+
+/// What a menu item does. Menu ids are parsed into this, so the mapping is testable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrayAction {
+    NewTask,
+    Show,
+    Settings,
+    Quit,
+    ShowTask(TaskId),
+    CancelTask(TaskId),
+}
+
+impl TrayAction {
+    pub fn id(self) -> String {
+        match self {
+            TrayAction::NewTask => "new".into(),
+            TrayAction::Show => "show".into(),
+            TrayAction::Settings => "settings".into(),
+            TrayAction::Quit => "quit".into(),
+            TrayAction::ShowTask(id) => format!("task:show:{id}"),
+            TrayAction::CancelTask(id) => format!("task:cancel:{id}"),
+        }
+    }
+
+    pub fn parse(id: &str) -> Option<Self> {
+        Some(match id {
+            "new" => TrayAction::NewTask,
+            "show" => TrayAction::Show,
+            "settings" => TrayAction::Settings,
+            "quit" => TrayAction::Quit,
+            other => {
+                let (verb, task) = other.strip_prefix("task:")?.split_once(':')?;
+                let task = task.parse().ok()?;
+                match verb {
+                    "show" => TrayAction::ShowTask(task),
+                    "cancel" => TrayAction::CancelTask(task),
+                    _ => return None,
+                }
+            }
+        })
+    }
+}
+
+/// What the tray's actions act on; the app implements it, tests record it.
+pub trait Shell {
+    fn show(&self);
+    fn navigate(&self, to: Navigate);
+    fn cancel(&self, id: TaskId);
+    fn quit(&self);
+}
+
+pub fn perform(action: TrayAction, shell: &impl Shell) {
+    match action {
+        TrayAction::NewTask => shell.navigate(Navigate::New),
+        TrayAction::Show => shell.show(),
+        TrayAction::Settings => shell.navigate(Navigate::Settings),
+        TrayAction::Quit => shell.quit(),
+        TrayAction::ShowTask(id) => shell.navigate(Navigate::Task { id }),
+        TrayAction::CancelTask(id) => shell.cancel(id),
+    }
+}
+
+struct AppShell<'a>(&'a AppHandle);
+
+impl Shell for AppShell<'_> {
+    fn show(&self) {
+        lifecycle::show_main(self.0);
+    }
+    fn navigate(&self, to: Navigate) {
+        lifecycle::navigate(self.0, to);
+    }
+    fn cancel(&self, id: TaskId) {
+        if let Err(e) = self.0.state::<AppState>().supervisor.request_cancel(id) {
+            tracing::warn!("tray: cannot cancel task {id}: {e}");
+        }
+    }
+    fn quit(&self) {
+        lifecycle::quit(self.0);
+    }
+}
+
+/// The menu's text, computed from the task list (kept apart from Tauri for tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MenuModel {
+    pub header: String,
+    pub running: Vec<(TaskId, String)>,
+    pub more_running: usize,
+    pub recent: Vec<(TaskId, String)>,
+}
+
+impl MenuModel {
+    /// `tasks` newest first, as the supervisor lists them.
+    pub fn new(tasks: &[TaskRecord]) -> Self {
+        let active: Vec<&TaskRecord> = tasks.iter().filter(|t| t.status.is_active()).collect();
+        let finished: Vec<&TaskRecord> = tasks.iter().filter(|t| !t.status.is_active()).collect();
+        let header = match active.len() {
+            0 => format!("No task running · {} finished", finished.len()),
+            1 => format!("1 task running · {} finished", finished.len()),
+            n => format!("{n} tasks running · {} finished", finished.len()),
+        };
+        MenuModel {
+            header,
+            running: active
+                .iter()
+                .take(RUNNING_SHOWN)
+                .map(|t| (t.id, format!("#{} {}", t.id, short(&t.name))))
+                .collect(),
+            more_running: active.len().saturating_sub(RUNNING_SHOWN),
+            recent: finished
+                .iter()
+                .take(RECENT)
+                .map(|t| {
+                    (
+                        t.id,
+                        format!("{} #{} {}", mark(t.status), t.id, short(&t.name)),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        !self.running.is_empty()
+    }
+}
+
+fn mark(status: TaskStatus) -> &'static str {
+    match status {
+        TaskStatus::Completed => "✓",
+        TaskStatus::Failed => "✗",
+        TaskStatus::Cancelled => "■",
+        _ => "!",
+    }
+}
+
+fn short(name: &str) -> String {
+    let mut out: String = name.chars().take(40).collect();
+    if name.chars().count() > 40 {
+        out.push('…');
+    }
+    out
+}
+
+fn build_menu(app: &AppHandle, model: &MenuModel) -> tauri::Result<Menu<Wry>> {
+    let item = |action: TrayAction, text: &str| {
+        MenuItem::with_id(app, action.id(), text, true, None::<&str>)
+    };
+    let header = MenuItem::with_id(app, "header", &model.header, false, None::<&str>)?;
+    let mut menu = MenuBuilder::new(app)
+        .item(&header)
+        .separator()
+        .item(&item(TrayAction::NewTask, "New task…")?)
+        .item(&item(TrayAction::Show, "Show Tasktray")?);
+
+    let mut running = SubmenuBuilder::new(
+        app,
+        format!("Running ({})", model.running.len() + model.more_running),
+    );
+    if model.running.is_empty() {
+        running = running.item(&MenuItem::with_id(
+            app,
+            "running:none",
+            "Nothing running",
+            false,
+            None::<&str>,
+        )?);
+    }
+    for (id, label) in &model.running {
+        let task = SubmenuBuilder::new(app, label)
+            .item(&item(TrayAction::ShowTask(*id), "Show")?)
+            .item(&item(TrayAction::CancelTask(*id), "Cancel")?)
+            .build()?;
+        running = running.item(&task);
+    }
+    if model.more_running > 0 {
+        running = running.item(&MenuItem::with_id(
+            app,
+            "running:more",
+            format!("and {} more…", model.more_running),
+            false,
+            None::<&str>,
+        )?);
+    }
+    menu = menu.item(&running.build()?);
+
+    let mut recent = SubmenuBuilder::new(app, "Recent");
+    if model.recent.is_empty() {
+        recent = recent.item(&MenuItem::with_id(
+            app,
+            "recent:none",
+            "No finished task yet",
+            false,
+            None::<&str>,
+        )?);
+    }
+    for (id, label) in &model.recent {
+        recent = recent.item(&item(TrayAction::ShowTask(*id), label)?);
+    }
+    menu.item(&recent.build()?)
+        .separator()
+        .item(&item(TrayAction::Settings, "Settings…")?)
+        .item(&item(TrayAction::Quit, "Quit Tasktray")?)
+        .build()
+}
+
+fn icon(running: bool) -> tauri::Result<Image<'static>> {
+    let bytes: &[u8] = if running {
+        include_bytes!("../icons/tray-running.png")
+    } else {
+        include_bytes!("../icons/tray-idle.png")
+    };
+    Image::from_bytes(bytes)
+}
+
+/// Creates the tray icon.
+pub fn create(app: &AppHandle) -> tauri::Result<()> {
+    let model = MenuModel::new(&app.state::<AppState>().supervisor.all());
+    let menu = build_menu(app, &model)?;
+    ICON_RUNNING.store(model.is_running(), Ordering::Relaxed);
+    TrayIconBuilder::with_id(TRAY_ID)
+        .icon(icon(model.is_running())?)
+        .tooltip(format!("Tasktray: {}", model.header))
+        .title("Tasktray")
+        .menu(&menu)
+        .show_menu_on_left_click(true)
+        .on_menu_event(|app, event| match TrayAction::parse(event.id().as_ref()) {
+            Some(action) => perform(action, &AppShell(app)),
+            None => tracing::debug!("tray: menu item {:?} has no action", event.id()),
+        })
+        .build(app)?;
+    Ok(())
+}
+
+/// Rebuilds the menu, the icon and the tooltip from the current tasks.
+pub fn refresh(app: &AppHandle) {
+    let Some(tray) = app.tray_by_id(TRAY_ID) else {
+        return;
+    };
+    let model = MenuModel::new(&app.state::<AppState>().supervisor.all());
+    let result = build_menu(app, &model).and_then(|menu| {
+        tray.set_menu(Some(menu))?;
+        tray.set_tooltip(Some(format!("Tasktray: {}", model.header)))?;
+        if ICON_RUNNING.swap(model.is_running(), Ordering::Relaxed) != model.is_running() {
+            tray.set_icon(Some(icon(model.is_running())?))?;
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        tracing::warn!("cannot update the tray: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+
+    #[test]
+    fn menu_ids_round_trip() {
+        for action in [
+            TrayAction::NewTask,
+            TrayAction::Show,
+            TrayAction::Settings,
+            TrayAction::Quit,
+            TrayAction::ShowTask(TaskId(12)),
+            TrayAction::CancelTask(TaskId(3)),
+        ] {
+            assert_eq!(TrayAction::parse(&action.id()), Some(action));
+        }
+        assert_eq!(TrayAction::parse("header"), None);
+        assert_eq!(TrayAction::parse("task:explode:1"), None);
+        assert_eq!(TrayAction::parse("task:show:x"), None);
+    }
+
+    #[derive(Default)]
+    struct Recorder(RefCell<Vec<String>>);
+
+    impl Shell for Recorder {
+        fn show(&self) {
+            self.0.borrow_mut().push("show".into());
+        }
+        fn navigate(&self, to: Navigate) {
+            self.0.borrow_mut().push(format!("navigate {to:?}"));
+        }
+        fn cancel(&self, id: TaskId) {
+            self.0.borrow_mut().push(format!("cancel {id}"));
+        }
+        fn quit(&self) {
+            self.0.borrow_mut().push("quit".into());
+        }
+    }
+
+    #[test]
+    fn each_action_reaches_the_shell() {
+        let shell = Recorder::default();
+        for id in [
+            "new",
+            "show",
+            "settings",
+            "task:show:4",
+            "task:cancel:4",
+            "quit",
+        ] {
+            perform(TrayAction::parse(id).expect("known id"), &shell);
+        }
+        assert_eq!(
+            shell.0.into_inner(),
+            [
+                "navigate New",
+                "show",
+                "navigate Settings",
+                "navigate Task { id: TaskId(4) }",
+                "cancel 4",
+                "quit"
+            ]
+        );
+    }
+}
