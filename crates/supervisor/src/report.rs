@@ -28,12 +28,10 @@ pub fn write(history: &History, task: &TaskRecord) -> Result<PathBuf> {
     let log = history.log_path(task.id);
     let read_err = |e| Error::io("read", &log, e);
 
-    let mut longest = 0;
-    for_each_body_line(&log, task.options.format, |line| {
-        longest = longest.max(longest_backtick_run(line));
-        Ok(())
-    })
-    .map_err(read_err)?;
+    // A fence longer than any backtick run of the raw log is longer than any in the rendered
+    // output too (rendering only copies text out of JSON strings), so one fast byte scan of
+    // the log sizes it without parsing anything.
+    let longest = longest_backtick_run_in_file(&log).map_err(read_err)?;
 
     let write_err = |e| Error::io("write", &path, e);
     let tmp = tempfile::NamedTempFile::new_in(dir).map_err(write_err)?;
@@ -118,6 +116,43 @@ fn header(task: &TaskRecord) -> String {
     out
 }
 
+/// The longest run of backticks in a file, read in large chunks.
+fn longest_backtick_run_in_file(path: &Path) -> io::Result<usize> {
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut buf = vec![0u8; 256 * 1024];
+    let (mut longest, mut run) = (0, 0);
+    loop {
+        let n = io::Read::read(&mut file, &mut buf)?;
+        if n == 0 {
+            return Ok(longest.max(run));
+        }
+        let mut at = 0;
+        while let Some(found) = memchr::memchr(b'`', &buf[at..n]) {
+            // A run that started in an earlier chunk goes on only if this chunk starts with it.
+            if at + found != 0 || run == 0 {
+                longest = longest.max(run);
+                run = 0;
+            }
+            let start = at + found;
+            let len = buf[start..n].iter().take_while(|&&b| b == b'`').count();
+            run += len;
+            at = start + len;
+            if at < n {
+                longest = longest.max(run);
+                run = 0;
+            }
+        }
+        if at < n {
+            longest = longest.max(run);
+            run = 0;
+        }
+    }
+}
+
 /// The longest run of backticks in `text`, so a fence longer than it cannot be closed early
 /// by output that contains Markdown fences.
 fn longest_backtick_run(text: &str) -> usize {
@@ -141,6 +176,23 @@ pub fn timestamp(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_scan_finds_runs_across_reads() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("log");
+        let mut bytes = vec![b'x'; 256 * 1024 - 2];
+        bytes.extend_from_slice(b"`````"); // 2 in the first read, 3 in the next
+        bytes.extend_from_slice(b" and ``` later\n");
+        std::fs::write(&path, &bytes).expect("write");
+        assert_eq!(longest_backtick_run_in_file(&path).expect("scan"), 5);
+        std::fs::write(&path, b"a ```` b").expect("write");
+        assert_eq!(longest_backtick_run_in_file(&path).expect("scan"), 4);
+        assert_eq!(
+            longest_backtick_run_in_file(&dir.path().join("none")).expect("scan"),
+            0
+        );
+    }
 
     #[test]
     fn fences_are_longer_than_any_backtick_run() {
