@@ -32,6 +32,9 @@ pub const EVENT_CAPACITY: usize = 512;
 /// Lines in one output event.
 pub const MAX_EVENT_LINES: usize = 256;
 
+/// How long shutdown waits for runners after killing their trees.
+const SHUTDOWN_KILL_WAIT: Duration = Duration::from_secs(5);
+
 /// Transcripts written at the same time; more finishing tasks wait their turn.
 pub const TRANSCRIPT_WRITERS: usize = 2;
 
@@ -266,7 +269,18 @@ impl Supervisor {
             cancel,
             done: done_tx,
         };
-        inner.tracker.spawn_on(run.run(), &inner.runtime);
+        let runner = inner.runtime.spawn(run.run());
+        // The runner never panics by design; if it does all the same, the task still ends:
+        // its tree was killed by the runner's drop guard, and the record says what happened.
+        let monitor = inner.clone();
+        inner.tracker.spawn_on(
+            async move {
+                if let Err(e) = runner.await {
+                    monitor.runner_lost(id, &e.to_string());
+                }
+            },
+            &inner.runtime,
+        );
         Ok(id)
     }
 
@@ -497,7 +511,14 @@ impl Supervisor {
             for record in self.running() {
                 self.kill_leftovers(&record);
             }
-            self.inner.tracker.wait().await;
+            // Killed trees close their pipes at once; a runner that still does not end is
+            // left behind rather than hanging the host's exit.
+            if tokio::time::timeout(SHUTDOWN_KILL_WAIT, self.inner.tracker.wait())
+                .await
+                .is_err()
+            {
+                tracing::error!("task runners still busy after the kill; giving up on them");
+            }
         }
     }
 
@@ -550,6 +571,24 @@ impl Inner {
         let slot = tasks.get_mut(&id)?;
         change(&mut slot.record);
         Some(slot.record.clone())
+    }
+
+    /// Records a task whose runner died (a bug): failed, with the reason, and tells subscribers.
+    fn runner_lost(&self, id: TaskId, why: &str) {
+        tracing::error!("task {id}: its runner stopped unexpectedly: {why}");
+        let now = self.clock.now_ms();
+        let reason = format!("Tasktray's runner of this task stopped unexpectedly ({why})");
+        let record = self.update(id, |r| {
+            if r.status.is_active() {
+                r.status = TaskStatus::Failed;
+                r.finished_at_ms = Some(now);
+                r.error = Some(reason.clone());
+            }
+        });
+        if let Some(record) = record.filter(|r| r.error.as_deref() == Some(reason.as_str())) {
+            self.persist(&record);
+            let _ = self.events.send(Event::Failed { task: id, reason });
+        }
     }
 
     /// Saves a record; a failure is reported as an event and logged, and the task goes on.

@@ -4,6 +4,15 @@
 //!
 //! The binary is also the task shim (see `supervisor::shim`): `main` hands over to it first.
 
+/// Prints a line to stderr, ignoring errors: a closed stderr (`2>&-`, a reader that went
+/// away) must not stop `taskctl` halfway through a task, as `eprintln!` would by panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod cli;
 mod cmd;
 pub mod paths;
@@ -27,7 +36,7 @@ pub fn main() -> i32 {
     match cmd::dispatch(cli) {
         Ok(code) => code,
         Err(message) => {
-            eprintln!("taskctl: {message}");
+            say!("taskctl: {message}");
             exit::USAGE
         }
     }
@@ -40,5 +49,8 @@ fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        // Its default is to report a failed write with eprintln!, which panics on a closed
+        // stderr.
+        .log_internal_errors(false)
         .try_init();
 }

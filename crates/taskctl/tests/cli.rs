@@ -405,3 +405,36 @@ fn another_host_sees_a_running_task_without_interrupting_it_and_refresh_shows_it
         .expect("output")
         .contains("finished"));
 }
+
+#[test]
+fn a_closed_stderr_and_a_vanished_data_dir_neither_crash_nor_hang_a_run() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.project("p");
+    let mut child = taskctl(&sandbox)
+        .args(["run", "--dir"])
+        .arg(&project)
+        .arg("fake: say started; sleep 0.5; say done")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn taskctl");
+    // Nobody reads stderr any more: every warning taskctl prints now fails with EPIPE.
+    drop(child.stderr.take());
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    while !first.contains("started") {
+        first.clear();
+        assert!(
+            stdout.read_line(&mut first).expect("read") > 0,
+            "output ended early"
+        );
+    }
+    // The history goes away under the running task: saving its end fails, loudly but safely.
+    std::fs::remove_dir_all(sandbox.data_dir()).expect("remove the data dir");
+    let status = wait_child(&mut child, TEST_TIMEOUT);
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "the task completed and taskctl said so by its exit code"
+    );
+}

@@ -90,7 +90,7 @@ async fn foreground(
     let record = sup.get(id).ok_or("the task vanished")?;
     let format = record.options.format;
     if !output.json {
-        eprintln!(
+        say!(
             "▶ task {id} in {} ({}); Ctrl-C cancels",
             record.project_dir.display(),
             format.as_str()
@@ -104,17 +104,21 @@ async fn foreground(
         closed: false,
     };
     let mut cancelling = false;
+    // Resolves when the runner is done, even if (by a bug) it never sent a finish event.
+    let finished = sup.wait(id);
+    tokio::pin!(finished);
     loop {
-        // recv, and the signal streams, are cancel-safe: a branch that loses loses nothing.
+        // recv, the signal streams and the wait are cancel-safe: a branch that loses loses
+        // nothing.
         tokio::select! {
             event = events.recv() => match event {
                 Ok(event) if event.task() == id => {
-                    let finished = event.is_finish();
+                    let finish = event.is_finish();
                     printer.event(&event);
                     if events.is_empty() {
                         printer.flush();
                     }
-                    if finished {
+                    if finish {
                         break;
                     }
                 }
@@ -122,6 +126,15 @@ async fn foreground(
                 Err(RecvError::Lagged(_)) => printer.resync(sup, id),
                 Err(RecvError::Closed) => break,
             },
+            _ = &mut finished => {
+                // Print what is still queued, then stop.
+                while let Ok(event) = events.try_recv() {
+                    if event.task() == id {
+                        printer.event(&event);
+                    }
+                }
+                break;
+            }
             _ = interrupt.recv(), if !cancelling => cancelling = cancel(sup, id, output),
             _ = terminate.recv(), if !cancelling => cancelling = cancel(sup, id, output),
         }
@@ -129,7 +142,7 @@ async fn foreground(
     printer.flush();
     let done = sup.wait(id).await.map_err(|e| e.to_string())?;
     if !output.json {
-        eprintln!("{}", render::summary(&done, sup.now_ms()));
+        say!("{}", render::summary(&done, sup.now_ms()));
     }
     sup.shutdown(Duration::from_secs(10)).await;
     Ok(match done.status {
@@ -141,10 +154,10 @@ async fn foreground(
 
 fn cancel(sup: &Supervisor, id: TaskId, output: OutputArgs) -> bool {
     if !output.json {
-        eprintln!("■ cancelling task {id}…");
+        say!("■ cancelling task {id}…");
     }
     if let Err(e) = sup.request_cancel(id) {
-        eprintln!("taskctl: {e}");
+        say!("taskctl: {e}");
     }
     true
 }
@@ -194,7 +207,7 @@ impl Printer {
     fn json(&mut self, value: &impl serde::Serialize) {
         match serde_json::to_string(value) {
             Ok(json) => self.write(&json),
-            Err(e) => eprintln!("taskctl: cannot encode an event: {e}"),
+            Err(e) => say!("taskctl: cannot encode an event: {e}"),
         }
     }
 
@@ -204,7 +217,7 @@ impl Printer {
         let Ok(attached) = sup.attach(id) else { return };
         if let Some(first) = attached.snapshot.first() {
             if first.seq > self.next_seq && !self.output.json {
-                eprintln!(
+                say!(
                     "… {} lines skipped here (taskctl logs {id} has them all)",
                     first.seq - self.next_seq
                 );
