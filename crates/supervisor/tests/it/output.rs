@@ -12,7 +12,10 @@ use crate::{config, request, run_to_end, start, text_request};
 async fn stdout_and_stderr_are_both_captured_without_deadlock() {
     bounded(async {
         let sandbox = Sandbox::new();
-        let sup = start(config(&sandbox));
+        let mut config = config(&sandbox);
+        config.ring_lines = 100_000;
+        config.ring_bytes = 64 * 1024 * 1024;
+        let sup = start(config);
         // Far more stderr than a pipe buffer holds, while stdout also writes.
         let done = run_to_end(
             &sup,
@@ -23,8 +26,17 @@ async fn stdout_and_stderr_are_both_captured_without_deadlock() {
         )
         .await;
         assert_eq!(done.status, TaskStatus::Completed);
-        let attached = sup.attach(done.id).expect("attach");
-        assert!(attached.snapshot.iter().any(|l| l.stream == Stream::Stdout));
+        let lines = sup.attach(done.id).expect("attach").snapshot;
+        let count = |stream| lines.iter().filter(|l| l.stream == stream).count();
+        assert_eq!(
+            count(Stream::Stderr),
+            20000,
+            "every stderr line, tagged as stderr"
+        );
+        assert!(
+            count(Stream::Stdout) > 20000,
+            "the flood and the JSON events, tagged as stdout"
+        );
         let log = sup.log_text(done.id).expect("log");
         assert_eq!(
             log.lines().filter(|l| l.starts_with("stderr line")).count(),
