@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use supervisor::TaskRecord;
 use supervisor::{Error, TaskStatus};
 use tasktray_test_support::{alive, bounded, wait_until_async, zombie_children, Sandbox};
 
@@ -39,11 +40,7 @@ async fn cancel_kills_a_setsid_tool_that_ignores_sigterm_and_releases_the_projec
         assert_eq!(done.status, TaskStatus::Cancelled);
         assert!(!alive(tool), "the SIGTERM-ignoring tool {tool} survived");
         assert!(task_processes(&sup, id).is_empty());
-        assert!(
-            zombie_children().is_empty(),
-            "zombies: {:?}",
-            zombie_children()
-        );
+        assert_shim_reaped(&done);
         // The tool ignores SIGTERM, so the grace period ran out, and not much more.
         assert!(took >= TEST_GRACE, "took {took:?}");
 
@@ -127,7 +124,7 @@ async fn a_daemon_left_behind_by_a_finished_agent_is_stopped() {
         let daemon = printed_pid(&sup, done.id, "daemon pid").expect("daemon pid printed");
         assert!(!alive(daemon), "daemon {daemon} outlived its task");
         assert!(task_processes(&sup, done.id).is_empty());
-        assert!(zombie_children().is_empty());
+        assert_shim_reaped(&done);
     })
     .await;
 }
@@ -167,4 +164,16 @@ async fn one_task_per_project_even_when_spawned_at_the_same_instant() {
         assert!(task_processes(&sup, *won[0]).is_empty() && task_processes(&sup, other).is_empty());
     })
     .await;
+}
+
+/// The task's shim (the only child the supervisor had for it) is gone and reaped: neither
+/// alive nor a zombie. Other tests' shims may be zombies for an instant, so only this one is
+/// checked.
+fn assert_shim_reaped(task: &TaskRecord) {
+    let shim = task.shim.expect("the shim was recorded").pid;
+    assert!(!alive(shim), "shim {shim} still runs");
+    assert!(
+        !zombie_children().contains(&shim),
+        "shim {shim} was not reaped"
+    );
 }
