@@ -66,6 +66,8 @@ impl Harness {
             ShimProgram::current_exe()?,
         );
         config.grace = grace;
+        // As root the agent refuses bypassPermissions (the default) without it.
+        config.extra_env.push(("IS_SANDBOX".into(), "1".into()));
         let sup = Supervisor::start(config.clone(), runtime.clone())?;
         Ok(Harness {
             sup,

@@ -246,18 +246,22 @@ impl Session {
                 "output_tokens",
                 self.output_tokens.load(Ordering::Relaxed) + token_count(text),
             );
+        // The key order of Claude Code 2.1.332, where "type" comes late: a reader must parse
+        // the line, not match its start.
         Obj::new()
-            .field("type", "result")
-            .field("subtype", outcome.subtype())
-            .field("is_error", outcome.is_error())
-            .field("duration_ms", elapsed_ms)
             .field("duration_api_ms", elapsed_ms / 2)
-            .field("num_turns", turns)
-            .field("result", text)
+            .field("stop_reason", "end_turn")
             .field("session_id", self.session_id.as_str())
             .field("total_cost_usd", TOTAL_COST_USD)
             .obj("usage", usage)
             .field("permission_denials", Vec::<Value>::new())
+            .field("terminal_reason", "completed")
+            .field("is_error", outcome.is_error())
+            .field("num_turns", turns)
+            .field("subtype", outcome.subtype())
+            .field("result", text)
+            .field("type", "result")
+            .field("duration_ms", elapsed_ms)
             .field("uuid", self.line_uuid())
             .build()
     }
@@ -288,8 +292,14 @@ mod tests {
         };
         let session = Session::new(&args, "/tmp".to_owned());
         let line = session.result_line(Outcome::Error, "boom");
-        assert!(line.starts_with(r#"{"type":"result","subtype":"success","is_error":true"#));
+        assert!(
+            line.starts_with(r#"{"duration_api_ms":"#),
+            "the real CLI's key order"
+        );
         let v: Value = serde_json::from_str(&line).expect("valid JSON");
+        assert_eq!(v["type"], "result");
+        assert_eq!(v["is_error"], true);
+        assert_eq!(v["subtype"], "success");
         assert_eq!(v["result"], "boom");
         assert_eq!(v["session_id"], "sess-1");
         assert_eq!(v["num_turns"], 1);

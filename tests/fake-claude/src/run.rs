@@ -14,6 +14,10 @@ const NO_INPUT: &str = "Error: Input must be provided either through stdin or as
 const STREAM_JSON_NEEDS_VERBOSE: &str =
     "Error: When using --print, --output-format=stream-json requires --verbose";
 const PRINT_ONLY: &str = "Error: fake-claude only supports print mode (-p/--print)";
+/// What Claude Code 2.1.332 prints (on stderr, exit 1, no result line) when run as root with
+/// bypassPermissions unless `IS_SANDBOX=1` is set.
+const ROOT_BYPASS: &str =
+    "--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons";
 
 /// Runs fake-claude with its full argv (program name first).
 pub(crate) fn main(argv: &[String]) -> ExitCode {
@@ -57,6 +61,13 @@ pub(crate) fn main(argv: &[String]) -> ExitCode {
     }
     if args.format == OutputFormat::StreamJson && !args.verbose {
         return fail(STREAM_JSON_NEEDS_VERBOSE);
+    }
+    let bypass = args.permission_mode == "bypassPermissions";
+    if bypass
+        && nix::unistd::geteuid().is_root()
+        && std::env::var_os("IS_SANDBOX").is_none_or(|v| v != "1")
+    {
+        return fail(ROOT_BYPASS);
     }
     let Some(prompt) = prompt.filter(|p| !p.trim().is_empty()) else {
         return fail(NO_INPUT);

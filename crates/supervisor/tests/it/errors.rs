@@ -197,3 +197,29 @@ async fn prompts_reach_the_agent_intact() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agents_own_refusal_is_shown_not_hidden() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: the agent refuses bypassPermissions only when run as root");
+        return;
+    }
+    bounded(async {
+        let sandbox = Sandbox::new();
+        let mut cfg = config(&sandbox);
+        cfg.extra_env.retain(|(k, _)| k != "IS_SANDBOX");
+        let sup = start(cfg);
+        let done = run_to_end(&sup, request(&sandbox.project("p"), "hi")).await;
+        assert_eq!(done.status, TaskStatus::Failed);
+        let output = sup.output_text(done.id).expect("output");
+        assert!(
+            output.contains("cannot be used with root/sudo privileges"),
+            "{output}"
+        );
+        assert!(
+            output.contains("[tasktray] the agent exited with code 1"),
+            "{output}"
+        );
+    })
+    .await;
+}

@@ -32,6 +32,8 @@ pub fn config(sandbox: &Sandbox) -> SupervisorConfig {
         },
     );
     config.grace = TEST_GRACE;
+    // Tests run as root in CI, where the agent refuses bypassPermissions without it.
+    config.extra_env.push(("IS_SANDBOX".into(), "1".into()));
     config
 }
 
