@@ -8,7 +8,7 @@ pub struct IpcError {
     pub code: String,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[ts(optional, type = "number")]
+    #[ts(optional)]
     pub task_id: Option<u64>,
 }
 

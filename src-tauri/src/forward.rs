@@ -25,7 +25,7 @@ pub fn start(app: AppHandle, supervisor: Supervisor) {
         Forwarder {
             app,
             supervisor,
-            pending: HashMap::new(),
+            pending: Batches::default(),
             formats: HashMap::new(),
         }
         .run()
@@ -36,9 +36,50 @@ pub fn start(app: AppHandle, supervisor: Supervisor) {
 struct Forwarder {
     app: AppHandle,
     supervisor: Supervisor,
-    /// Lines waiting for the next flush; `None` when the batch overflowed (send a resync).
-    pending: HashMap<TaskId, Option<Vec<OutputLine>>>,
+    pending: Batches,
     formats: HashMap<TaskId, OutputFormat>,
+}
+
+/// What goes out for one task at the next flush.
+#[derive(Debug, PartialEq)]
+pub enum Batch {
+    Lines(Vec<OutputLine>),
+    /// Too much arrived, or some was lost: the window re-reads the task's output.
+    Resync,
+}
+
+/// Output waiting for the next flush, per task, each bounded by [`MAX_BATCH_LINES`].
+#[derive(Debug, Default)]
+pub struct Batches {
+    pending: HashMap<TaskId, Batch>,
+}
+
+impl Batches {
+    pub fn push(&mut self, task: TaskId, new: &[OutputLine]) {
+        let batch = self
+            .pending
+            .entry(task)
+            .or_insert_with(|| Batch::Lines(Vec::new()));
+        if let Batch::Lines(lines) = batch {
+            if lines.len() + new.len() > MAX_BATCH_LINES {
+                *batch = Batch::Resync;
+            } else {
+                lines.extend_from_slice(new);
+            }
+        }
+    }
+
+    pub fn resync(&mut self, task: TaskId) {
+        self.pending.insert(task, Batch::Resync);
+    }
+
+    pub fn take(&mut self, task: TaskId) -> Option<Batch> {
+        self.pending.remove(&task)
+    }
+
+    pub fn take_all(&mut self) -> Vec<(TaskId, Batch)> {
+        self.pending.drain().collect()
+    }
 }
 
 impl Forwarder {
@@ -52,14 +93,14 @@ impl Forwarder {
                 // `recv` and `sleep_until` are cancel-safe: losing the race loses nothing.
                 event = events.recv() => match event {
                     Ok(Event::Output { task, lines }) => {
-                        self.queue(task, &lines);
+                        self.pending.push(task, &lines);
                         flush_at.get_or_insert_with(|| Instant::now() + BATCH_INTERVAL);
                     }
                     Ok(event) => self.lifecycle(event),
                     Err(RecvError::Lagged(missed)) => {
                         tracing::debug!("forwarder lagged by {missed} events: resync");
                         for task in self.supervisor.running() {
-                            self.pending.insert(task.id, None);
+                            self.pending.resync(task.id);
                         }
                         flush_at.get_or_insert_with(Instant::now);
                     }
@@ -69,17 +110,6 @@ impl Forwarder {
                     self.flush_all();
                     flush_at = None;
                 }
-            }
-        }
-    }
-
-    fn queue(&mut self, task: TaskId, new: &[OutputLine]) {
-        let slot = self.pending.entry(task).or_insert_with(|| Some(Vec::new()));
-        if let Some(lines) = slot {
-            if lines.len() + new.len() > MAX_BATCH_LINES {
-                *slot = None;
-            } else {
-                lines.extend_from_slice(new);
             }
         }
     }
@@ -95,22 +125,21 @@ impl Forwarder {
     }
 
     fn flush_all(&mut self) {
-        let pending: Vec<_> = self.pending.drain().collect();
-        for (task, lines) in pending {
-            self.flush(task, lines);
+        for (task, batch) in self.pending.take_all() {
+            self.flush(task, batch);
         }
     }
 
-    fn flush(&mut self, task: TaskId, lines: Option<Vec<OutputLine>>) {
-        let sent = match lines {
-            Some(lines) if lines.is_empty() => return,
-            Some(lines) => {
+    fn flush(&mut self, task: TaskId, batch: Batch) {
+        let sent = match batch {
+            Batch::Lines(lines) if lines.is_empty() => return,
+            Batch::Lines(lines) => {
                 let format = self.format(task);
                 let lines = lines.iter().map(|l| LineView::new(l, format)).collect();
                 self.app
                     .emit(events::TASK_OUTPUT, TaskOutput { id: task, lines })
             }
-            None => self.app.emit(events::TASK_RESYNC, TaskResync { id: task }),
+            Batch::Resync => self.app.emit(events::TASK_RESYNC, TaskResync { id: task }),
         };
         if let Err(e) = sent {
             tracing::warn!("cannot send output of task {task} to the window: {e}");
@@ -120,8 +149,8 @@ impl Forwarder {
     fn lifecycle(&mut self, event: Event) {
         let task = event.task();
         // The task's last lines go out before the news that it ended.
-        if let Some(lines) = self.pending.remove(&task) {
-            self.flush(task, lines);
+        if let Some(batch) = self.pending.take(task) {
+            self.flush(task, batch);
         }
         let (kind, message) = match &event {
             Event::Spawned { .. } => (ChangeKind::Spawned, None),
@@ -156,5 +185,56 @@ impl Forwarder {
                 notify::task_finished(&self.app, &record, self.supervisor.now_ms());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use supervisor::Stream;
+
+    use super::*;
+
+    fn lines(from: u64, count: usize) -> Vec<OutputLine> {
+        (from..from + count as u64)
+            .map(|seq| OutputLine {
+                seq,
+                stream: Stream::Stdout,
+                text: Arc::from("x"),
+                continued: false,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn batches_collect_per_task_and_overflow_into_a_resync() {
+        let mut batches = Batches::default();
+        let (a, b) = (TaskId(1), TaskId(2));
+        batches.push(a, &lines(0, 10));
+        batches.push(a, &lines(10, 5));
+        batches.push(b, &lines(0, MAX_BATCH_LINES));
+        batches.push(b, &lines(MAX_BATCH_LINES as u64, 1));
+        match batches.take(a) {
+            Some(Batch::Lines(got)) => assert_eq!(
+                got.iter().map(|l| l.seq).collect::<Vec<_>>(),
+                (0..15).collect::<Vec<_>>()
+            ),
+            other => panic!("expected lines, got {other:?}"),
+        }
+        assert_eq!(
+            batches.take(b),
+            Some(Batch::Resync),
+            "past the bound the window re-reads"
+        );
+        assert!(batches.take_all().is_empty());
+        batches.push(a, &lines(15, 1));
+        batches.resync(a);
+        batches.push(a, &lines(16, 1));
+        assert_eq!(
+            batches.take_all(),
+            vec![(a, Batch::Resync)],
+            "a resync stays a resync"
+        );
     }
 }

@@ -10,7 +10,6 @@ use ts_rs::TS;
 /// One output line with its readable transcript entries (parsed here, once, in Rust).
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct LineView {
-    #[ts(type = "number")]
     pub seq: u64,
     pub stream: Stream,
     pub text: String,
@@ -45,10 +44,8 @@ impl LineView {
 pub struct OutputPage {
     pub lines: Vec<LineView>,
     /// Sequence number of `lines[0]` (or `next_seq` when empty).
-    #[ts(type = "number")]
     pub first_seq: u64,
     /// The number of lines the task has produced so far.
-    #[ts(type = "number")]
     pub next_seq: u64,
 }
 

@@ -295,6 +295,63 @@ mod tests {
         assert_eq!(TrayAction::parse("task:show:x"), None);
     }
 
+    fn task(id: u64, status: TaskStatus, name: &str) -> TaskRecord {
+        TaskRecord {
+            id: TaskId(id),
+            name: name.into(),
+            prompt: String::new(),
+            project_dir: "/p".into(),
+            options: Default::default(),
+            status,
+            created_at_ms: id,
+            started_at_ms: None,
+            finished_at_ms: None,
+            exit: None,
+            error: None,
+            result: None,
+            session_id: None,
+            follow_up_of: None,
+            owner: None,
+            shim: None,
+            line_count: 0,
+        }
+    }
+
+    #[test]
+    fn menu_model_counts_lists_and_shortens() {
+        assert_eq!(MenuModel::new(&[]).header, "No task running · 0 finished");
+        let long = "x".repeat(60);
+        let mut tasks = vec![
+            task(9, TaskStatus::Running, &long),
+            task(8, TaskStatus::Failed, "broke"),
+            task(7, TaskStatus::Pending, "queued"),
+        ];
+        tasks.extend(
+            (1..=6)
+                .rev()
+                .map(|i| task(i, TaskStatus::Completed, "done")),
+        );
+        let model = MenuModel::new(&tasks);
+        assert_eq!(model.header, "2 tasks running · 7 finished");
+        assert!(model.is_running());
+        assert_eq!(model.running[0].0, TaskId(9));
+        assert_eq!(
+            model.running[0].1.chars().count(),
+            "#9 ".len() + 41,
+            "name cut at 40 + …"
+        );
+        assert_eq!(model.recent.len(), RECENT);
+        assert_eq!(model.recent[0], (TaskId(8), "✗ #8 broke".to_owned()));
+        assert_eq!(model.recent[1], (TaskId(6), "✓ #6 done".to_owned()));
+
+        let many: Vec<_> = (0..13).map(|i| task(i, TaskStatus::Running, "r")).collect();
+        let model = MenuModel::new(&many);
+        assert_eq!(
+            (model.running.len(), model.more_running),
+            (RUNNING_SHOWN, 3)
+        );
+    }
+
     #[derive(Default)]
     struct Recorder(RefCell<Vec<String>>);
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// A task's id: increasing, never reused, also across restarts and processes.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct TaskId(#[cfg_attr(feature = "ts", ts(type = "number"))] pub u64);
+pub struct TaskId(pub u64);
 
 impl fmt::Display for TaskId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -194,9 +194,7 @@ pub struct ResultSummary {
     pub subtype: String,
     pub text: String,
     pub cost_usd: Option<f64>,
-    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub num_turns: Option<u64>,
-    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub duration_ms: Option<u64>,
     pub session_id: Option<String>,
 }
@@ -207,7 +205,6 @@ pub struct ResultSummary {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessRef {
     pub pid: i32,
-    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub start_ticks: u64,
 }
 
@@ -224,13 +221,10 @@ pub struct TaskRecord {
     pub options: TaskOptions,
     pub status: TaskStatus,
     /// Milliseconds since the Unix epoch, from the injected clock.
-    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub created_at_ms: u64,
     #[serde(default)]
-    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub started_at_ms: Option<u64>,
     #[serde(default)]
-    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub finished_at_ms: Option<u64>,
     #[serde(default)]
     pub exit: Option<ExitInfo>,
@@ -253,7 +247,6 @@ pub struct TaskRecord {
     pub shim: Option<ProcessRef>,
     /// Output lines received so far.
     #[serde(default)]
-    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub line_count: u64,
 }
 
@@ -281,7 +274,6 @@ pub enum Stream {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutputLine {
-    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub seq: u64,
     pub stream: Stream,
     #[cfg_attr(feature = "ts", ts(type = "string"))]
