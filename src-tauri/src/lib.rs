@@ -116,11 +116,9 @@ fn setup(
 
     let settings_path = settings::path(&data_dir);
     let settings = settings::load(&settings_path);
-    let mut config = SupervisorConfig::new(
-        data_dir,
-        AgentSearch::default(),
-        ShimProgram::current_exe()?,
-    );
+    let shim = ShimProgram::sibling_or_current_exe("tasktray-shim")?;
+    tracing::info!("task shim: {}", shim.program.display());
+    let mut config = SupervisorConfig::new(data_dir, AgentSearch::default(), shim);
     settings::apply(&settings, &mut config);
     let supervisor = Supervisor::start(config, runtime)?;
 

@@ -45,6 +45,16 @@ impl ShimProgram {
             program: std::env::current_exe()?,
         })
     }
+
+    /// `name` next to the running binary when it is there (a small dedicated shim such as
+    /// `tasktray-shim`), else the running binary itself. A large host should not be copied
+    /// once per task: the tray app maps WebKit, ~50 MiB of RSS per process.
+    pub fn sibling_or_current_exe(name: &str) -> std::io::Result<Self> {
+        let exe = std::env::current_exe()?;
+        let sibling = exe.with_file_name(name);
+        let program = if sibling.is_file() { sibling } else { exe };
+        Ok(ShimProgram { program })
+    }
 }
 
 /// The supervisor's settings.

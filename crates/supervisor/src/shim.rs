@@ -13,20 +13,23 @@
 //! 4. When the agent exits by itself, leftovers (a daemon it started) are stopped the same way.
 //! 5. It reaps everything, then exits with the agent's status (re-raising the agent's signal).
 //!
-//! The shim is plain synchronous code: signals arrive on a signalfd, the lifeline and the
-//! signalfd are `poll`ed, no threads, no runtime.
+//! The shim is plain synchronous code: signals arrive as bytes on self-pipes (signal-hook), and
+//! those and the lifeline are `poll`ed; no runtime. Handlers, not a blocked mask + signalfd:
+//! the host binary may link libraries that start a thread before `main` (the tray app does),
+//! and a signal blocked only in our thread would go to that one and kill the shim.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
+use std::io::Read;
 use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::{raise, SigSet, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::signal::Signal;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{read, Pid};
 
@@ -97,27 +100,13 @@ impl ShimArgs {
     }
 
     fn run(self) -> i32 {
-        let mut mask = SigSet::empty();
-        for sig in [
-            Signal::SIGCHLD,
-            Signal::SIGTERM,
-            Signal::SIGINT,
-            Signal::SIGHUP,
-        ] {
-            mask.add(sig);
-        }
-        if let Err(e) = mask.thread_block() {
-            eprintln!("tasktray shim: cannot block signals: {e}");
-            return EXIT_CANNOT_EXEC;
-        }
-        let signals =
-            match SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK) {
-                Ok(fd) => fd,
-                Err(e) => {
-                    eprintln!("tasktray shim: cannot create a signalfd: {e}");
-                    return EXIT_CANNOT_EXEC;
-                }
-            };
+        let signals = match Signals::install() {
+            Ok(signals) => signals,
+            Err(e) => {
+                eprintln!("tasktray shim: cannot handle signals: {e}");
+                return EXIT_CANNOT_EXEC;
+            }
+        };
         if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
             eprintln!("tasktray shim: cannot become a subreaper: {e}");
         }
@@ -133,7 +122,8 @@ impl ShimArgs {
                 return EXIT_CANNOT_EXEC;
             }
         };
-        // std resets the signal mask and SIGPIPE in the child, so the agent starts clean.
+        // exec resets handled signals to their defaults, and std resets the mask and SIGPIPE,
+        // so the agent starts clean.
         let agent = match Command::new(&self.agent)
             .args(&self.agent_args)
             .stdin(stdin)
@@ -167,6 +157,42 @@ impl ShimArgs {
     }
 }
 
+/// The signals the shim acts on, each arriving as a byte on a non-blocking socket.
+struct Signals {
+    /// SIGTERM, SIGINT, SIGHUP: stop the tree.
+    stop: UnixStream,
+    /// SIGCHLD: something may be ready to reap.
+    child: UnixStream,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Self> {
+        let (stop, stop_tx) = UnixStream::pair()?;
+        let (child, child_tx) = UnixStream::pair()?;
+        for end in [&stop, &stop_tx, &child, &child_tx] {
+            end.set_nonblocking(true)?;
+        }
+        for sig in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+            signal_hook::low_level::pipe::register(sig as i32, stop_tx.try_clone()?)?;
+        }
+        signal_hook::low_level::pipe::register(Signal::SIGCHLD as i32, child_tx)?;
+        Ok(Signals { stop, child })
+    }
+
+    /// Empties a socket; returns whether anything was in it.
+    fn drain(mut socket: &UnixStream) -> bool {
+        let mut buf = [0u8; 64];
+        let mut any = false;
+        while let Ok(n) = socket.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            any = true;
+        }
+        any
+    }
+}
+
 /// The shim's view of the tree it owns.
 struct Tree {
     me: i32,
@@ -181,7 +207,7 @@ struct Stopping {
 }
 
 impl Tree {
-    fn supervise(&self, signals: &SignalFd) -> ExitInfo {
+    fn supervise(&self, signals: &Signals) -> ExitInfo {
         let lifeline = std::io::stdin();
         let mut lifeline_open = true;
         let mut agent_status = None;
@@ -210,7 +236,10 @@ impl Tree {
                 }
             }
 
-            let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+            let mut fds = vec![
+                PollFd::new(signals.stop.as_fd(), PollFlags::POLLIN),
+                PollFd::new(signals.child.as_fd(), PollFlags::POLLIN),
+            ];
             if lifeline_open {
                 fds.push(PollFd::new(lifeline.as_fd(), PollFlags::POLLIN));
             }
@@ -227,15 +256,12 @@ impl Tree {
                 }
             }
             let lifeline_ready = fds
-                .get(1)
+                .get(2)
                 .and_then(PollFd::revents)
                 .is_some_and(|r| !r.is_empty());
-            let mut stop_requested = false;
-            while let Ok(Some(info)) = signals.read_signal() {
-                if info.ssi_signo != Signal::SIGCHLD as u32 {
-                    stop_requested = true;
-                }
-            }
+            // A SIGCHLD only wakes the loop: reaping happens at its top.
+            Signals::drain(&signals.child);
+            let mut stop_requested = Signals::drain(&signals.stop);
             if lifeline_ready && lifeline_open {
                 let mut buf = [0u8; 64];
                 match read(&lifeline, &mut buf) {
@@ -282,19 +308,12 @@ fn exit_like(status: ExitInfo) -> i32 {
     match status {
         ExitInfo::Code(code) => code,
         ExitInfo::Signal(sig) => {
-            if let Ok(signal) = Signal::try_from(sig) {
-                // No core file for the shim's own copy of the agent's crash.
-                let _ =
-                    nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0);
-                let mut only = SigSet::empty();
-                only.add(signal);
-                let _ = only.thread_unblock();
-                // Twice: for SIGSEGV and SIGBUS the Rust runtime has a handler that only
-                // restores the default action and returns; the second raise then ends us.
-                let _ = raise(signal);
-                let _ = raise(signal);
-            }
-            // Still here: the signal is ignored by default (or was SIGPIPE, which std ignores).
+            // No core file for the shim's own copy of the agent's crash.
+            let _ = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0);
+            // Restores the default action and raises the signal (this ends the process); for
+            // a signal whose default is to be ignored it returns, and the shell's convention
+            // is used instead.
+            let _ = signal_hook::low_level::emulate_default_handler(sig);
             128 + sig
         }
     }
