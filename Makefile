@@ -5,7 +5,7 @@ CARGO ?= cargo
 # An outer bound on each test run, so a hung test fails instead of hanging CI.
 TEST_TIMEOUT ?= 2400
 
-.PHONY: all deps ui-dist build run test check fmt-check clippy core-has-no-tauri test-rust bench clean
+.PHONY: all deps ui-dist build run test check fmt-check clippy core-has-no-tauri test-ui test-rust bench clean
 
 all: build
 
@@ -15,17 +15,18 @@ deps:
 build: deps ui-dist
 	$(CARGO) build --workspace --bins
 
+# npm packages, installed again only when the lock file changed.
+ui/node_modules/.package-lock.json: ui/package-lock.json
+	cd ui && npm ci --no-audit --no-fund
+
 # The app embeds the built UI at compile time, so it must exist before any cargo build.
-ui-dist:
-	@if [ -f ui/package.json ]; then \
-		cd ui && (npm ci --no-audit --no-fund >/dev/null || npm ci --no-audit --no-fund) && npm run build; \
-	else mkdir -p ui/dist; fi
+ui-dist: ui/node_modules/.package-lock.json
+	cd ui && npm run build
 
 run: build
-	@echo "The tray app arrives with the next milestone; taskctl runs tasks today:"
-	./target/debug/taskctl --help
+	./target/debug/tasktray
 
-test: deps ui-dist check test-rust
+test: deps ui-dist check test-ui test-rust
 
 check: fmt-check clippy core-has-no-tauri
 
@@ -40,12 +41,19 @@ core-has-no-tauri:
 	@if $(CARGO) tree -p supervisor -e normal | grep -q tauri; then \
 		echo "crates/supervisor depends on tauri"; exit 1; fi
 
+# The frontend: type check (warnings fail) and Vitest with mocked IPC.
+test-ui: ui-dist
+	cd ui && npm run check && npm test
+
 test-rust:
 	timeout $(TEST_TIMEOUT) $(CARGO) test --workspace
 
+# The supervisor's figures, then the live view's (Chromium with mocked IPC; see ui/README.md).
 bench: deps ui-dist
 	$(CARGO) build --release -p fake-claude -p tasktray-bench
 	./target/release/tasktray-bench
+	@command -v chromium >/dev/null || scripts/install-deps.sh chromium
+	cd ui && npm run bench
 
 clean:
 	$(CARGO) clean

@@ -10,6 +10,8 @@ packages=(
   build-essential pkg-config ca-certificates libwebkit2gtk-4.1-dev
   libayatana-appindicator3-1 xvfb dbus dbus-x11 webkit2gtk-driver python3-dbus-next
 )
+# Extra packages named on the command line (e.g. chromium, for `make bench`).
+packages+=("$@")
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 

@@ -1,0 +1,136 @@
+// Screenshots of each view against the mocked backend, light and dark, into bench/screenshots/.
+// Expects `ui/dist` (npm run build). Usage: node bench/screenshots.mjs [out-dir]
+
+import { mkdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launch, watchErrors } from './lib/browser.mjs';
+import { AGENT, SETTINGS, screenshotTasks, storyLines, result } from './lib/fixtures.mjs';
+import { serve } from './lib/serve.mjs';
+import { installTauriMock } from './lib/tauri-mock.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const outDir = resolve(process.argv[2] ?? join(here, 'screenshots'));
+const VIEWPORT = { width: 420, height: 640 };
+
+function scenario(extra = {}) {
+  const story = storyLines();
+  const done = [
+    ...storyLines().slice(0, 6),
+    { seq: 6, stream: 'stdout', text: '{"type":"result"}', continued: false, entries: [{ kind: 'result', ...result({ text: 'Added a "Following up" section to README.md with an example of `taskctl follow-up`.' }) }] },
+  ];
+  return {
+    tasks: screenshotTasks(),
+    outputs: {
+      7: { lines: story, first_seq: 0, next_seq: story.length },
+      6: { lines: done, first_seq: 0, next_seq: done.length },
+    },
+    settings: SETTINGS,
+    agent: AGENT,
+    recent: ['/home/ada/code/tasktray', '/home/ada/code/a-project-with-a-rather-long-folder-name'],
+    ...extra,
+  };
+}
+
+const shots = [
+  { name: 'list', run: async () => {} },
+  { name: 'list-empty', scenario: { tasks: [] }, run: async () => {} },
+  {
+    name: 'task-running',
+    run: async (page) => {
+      await page.getByRole('button', { name: /Fix the flaky ring test/ }).click();
+      await page.locator('[data-testid=transcript] .row').first().waitFor();
+      await page.getByRole('button', { name: /9 more lines/ }).first().click();
+    },
+  },
+  {
+    name: 'task-done',
+    run: async (page) => {
+      await page.getByRole('button', { name: /Write the README/ }).click();
+      await page.locator('[data-testid=transcript] .row').first().waitFor();
+      await page.getByRole('button', { name: 'Follow up' }).click();
+    },
+  },
+  {
+    name: 'launch-busy',
+    scenario: {
+      spawnError: { code: 'ProjectBusy', message: 'task 7 is already running in /home/ada/code/tasktray; wait for it or cancel it first', task_id: 7 },
+    },
+    run: async (page) => {
+      await page.getByRole('button', { name: /New task/ }).first().click();
+      await page.getByLabel('Prompt').fill('Add a --json flag to `taskctl list`.');
+      await page.getByRole('button', { name: 'Start task' }).click();
+      await page.getByText('Show task 7').waitFor();
+    },
+  },
+  {
+    name: 'launch-invalid',
+    scenario: { recent: [] },
+    run: async (page) => {
+      await page.getByRole('button', { name: /New task/ }).first().click();
+      await page.getByLabel('Project folder').fill('code/tasktray');
+      await page.getByRole('button', { name: 'Start task' }).click();
+    },
+  },
+  {
+    name: 'launch-agent-missing',
+    scenario: {
+      spawnError: { code: 'AgentNotFound', message: 'Claude Code was not found (looked in: PATH, /home/ada/.local/bin/claude).' },
+    },
+    run: async (page) => {
+      await page.getByRole('button', { name: /New task/ }).first().click();
+      await page.getByLabel('Prompt').fill('Summarize the open issues.');
+      await page.getByRole('button', { name: 'Start task' }).click();
+      await page.getByText('npm install -g @anthropic-ai/claude-code').waitFor();
+    },
+  },
+  {
+    name: 'confirm-quit',
+    run: async (page) => {
+      await page.evaluate(() => window.__mock.emit('app://navigate', { view: 'confirmQuit', running: 1 }));
+      await page.getByText('1 task is still running').waitFor();
+    },
+  },
+  {
+    name: 'settings',
+    run: async (page) => {
+      await page.getByRole('button', { name: 'Settings' }).click();
+      await page.getByText('2.1.332').waitFor();
+      await page.getByRole('button', { name: 'Save' }).click();
+      await page.getByText('Saved').waitFor();
+    },
+  },
+];
+
+await mkdir(outDir, { recursive: true });
+const server = await serve(join(here, '..', 'dist'));
+const browser = await launch();
+const problems = [];
+try {
+  for (const scheme of ['light', 'dark']) {
+    for (const shot of shots) {
+      const context = await browser.newContext({ viewport: VIEWPORT, colorScheme: scheme, deviceScaleFactor: 1 });
+      const page = await context.newPage();
+      const errors = watchErrors(page);
+      await page.addInitScript(installTauriMock, scenario(shot.scenario));
+      await page.goto(server.url);
+      await page.locator('.bar').waitFor();
+      await page.waitForFunction(() => window.__mock.calls.includes('list_tasks'));
+      await page.waitForTimeout(100); // let the list render: a screenshot, not a test
+      await shot.run(page);
+      await page.mouse.move(0, 0);
+      const file = join(outDir, `${shot.name}-${scheme}.png`);
+      await page.screenshot({ path: file });
+      console.log(file);
+      for (const e of errors) problems.push(`${shot.name}-${scheme}: ${e}`);
+      await context.close();
+    }
+  }
+} finally {
+  await browser.close();
+  await server.close();
+}
+if (problems.length) {
+  console.error(problems.join('\n'));
+  process.exitCode = 1;
+}

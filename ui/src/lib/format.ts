@@ -1,0 +1,81 @@
+// Formatting of times, durations, money and paths for display.
+
+import type { ExitInfo, TaskRecord, TaskStatus } from './bindings';
+
+/** `3s`, `2m 05s`, `1h 02m`. Negative durations (clock skew) show as `0s`. */
+export function formatDuration(ms: number): string {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  if (h > 0) return `${h}h ${String(m).padStart(2, '0')}m`;
+  if (m > 0) return `${m}m ${String(s).padStart(2, '0')}s`;
+  return `${s}s`;
+}
+
+/** A duration from the agent's result (`duration_ms`), with a tenth of a second under a minute. */
+export function formatPreciseDuration(ms: number): string {
+  return ms < 60_000 ? `${(ms / 1000).toFixed(1)}s` : formatDuration(ms);
+}
+
+export function formatCost(usd: number): string {
+  return `$${usd.toFixed(4)}`;
+}
+
+/** The last component of a path: `/home/me/code/app/` -> `app`. */
+export function folderName(path: string): string {
+  const trimmed = path.replace(/\/+$/, '');
+  const i = trimmed.lastIndexOf('/');
+  return (i < 0 ? trimmed : trimmed.slice(i + 1)) || '/';
+}
+
+/** Local date and time, short: today shows only the time. */
+export function formatTimestamp(ms: number, now: number = Date.now()): string {
+  const d = new Date(ms);
+  const sameDay = new Date(now).toDateString() === d.toDateString();
+  const time = d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  if (sameDay) return time;
+  return `${d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })} ${time}`;
+}
+
+export function isActive(status: TaskStatus): boolean {
+  return status === 'pending' || status === 'running';
+}
+
+/** Wall time from start (or creation) to finish, or to `now` while the task runs. */
+export function taskDuration(task: TaskRecord, now: number): number {
+  const start = task.started_at_ms ?? task.created_at_ms;
+  return (task.finished_at_ms ?? now) - start;
+}
+
+const SIGNALS: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM' };
+
+export function formatExit(exit: ExitInfo): string {
+  if ('code' in exit) return `exit code ${exit.code}`;
+  const name = SIGNALS[exit.signal];
+  return name ? `signal ${exit.signal} (${name})` : `signal ${exit.signal}`;
+}
+
+/** The cost of a task, when its agent reported one. */
+export function taskCost(task: TaskRecord): number | null {
+  return task.result?.cost_usd ?? null;
+}
+
+export const STATUS_LABEL: Record<TaskStatus, string> = {
+  pending: 'Pending',
+  running: 'Running',
+  completed: 'Done',
+  failed: 'Failed',
+  cancelled: 'Cancelled',
+  interrupted: 'Interrupted',
+};
+
+/** A text symbol per status, so status never depends on colour alone. */
+export const STATUS_ICON: Record<TaskStatus, string> = {
+  pending: '○',
+  running: '●',
+  completed: '✓',
+  failed: '✗',
+  cancelled: '■',
+  interrupted: '!',
+};

@@ -1,0 +1,70 @@
+// The one module that talks to Tauri (STYLE.md rule 24). Every command and event of the IPC
+// contract has a typed wrapper here; the rest of the UI imports these and nothing from
+// `@tauri-apps/api`, so a test (or the benchmark) can mock the backend at a single seam.
+
+import { invoke } from '@tauri-apps/api/core';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import type {
+  AgentInfo,
+  IpcError,
+  Navigate,
+  OutputPage,
+  Settings,
+  SpawnRequest,
+  TaskChanged,
+  TaskId,
+  TaskOutput,
+  TaskRecord,
+  TaskResync,
+} from './bindings';
+
+export type { UnlistenFn };
+
+/** Turns whatever an invoke rejected with into an `IpcError`. The backend always sends
+ * `{code, message}`; anything else (a bare string, an exception in the bridge) becomes `Internal`. */
+export function toIpcError(err: unknown): IpcError {
+  if (err && typeof err === 'object' && 'code' in err && 'message' in err) {
+    const e = err as Record<string, unknown>;
+    const out: IpcError = { code: String(e.code), message: String(e.message) };
+    if (typeof e.task_id === 'number') out.task_id = e.task_id;
+    return out;
+  }
+  if (err instanceof Error) return { code: 'Internal', message: err.message };
+  return { code: 'Internal', message: typeof err === 'string' ? err : 'unexpected error' };
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (err) {
+    throw toIpcError(err);
+  }
+}
+
+export const listTasks = () => call<TaskRecord[]>('list_tasks');
+export const getTask = (id: TaskId) => call<TaskRecord>('get_task', { id });
+export const taskOutput = (id: TaskId) => call<OutputPage>('task_output', { id });
+export const taskLogPage = (id: TaskId, beforeSeq: number, count: number) =>
+  call<OutputPage>('task_log_page', { id, beforeSeq, count });
+export const spawnTask = (request: SpawnRequest) => call<TaskId>('spawn_task', { request });
+export const cancelTask = (id: TaskId) => call<null>('cancel_task', { id });
+export const followUp = (id: TaskId, prompt: string) => call<TaskId>('follow_up', { id, prompt });
+export const removeTask = (id: TaskId) => call<null>('remove_task', { id });
+export const openTranscript = (id: TaskId) => call<null>('open_transcript', { id });
+export const copyOutput = (id: TaskId) => call<null>('copy_output', { id });
+export const getSettings = () => call<Settings>('get_settings');
+export const saveSettings = (settings: Settings) => call<Settings>('save_settings', { settings });
+export const detectAgent = (path: string | null) => call<AgentInfo>('detect_agent', { path });
+export const recentProjects = () => call<string[]>('recent_projects');
+export const pickFolder = () => call<string | null>('pick_folder');
+/** Cancels every task and exits (after the tray's Quit asked, see `confirmQuit`). */
+export const quitApp = () => call<null>('quit_app');
+
+function on<T>(event: string, handler: (payload: T) => void): Promise<UnlistenFn> {
+  return listen<T>(event, (e) => handler(e.payload));
+}
+
+export const onTaskChanged = (h: (p: TaskChanged) => void) => on('task://changed', h);
+export const onTaskOutput = (h: (p: TaskOutput) => void) => on('task://output', h);
+export const onTaskResync = (h: (p: TaskResync) => void) => on('task://resync', h);
+export const onNavigate = (h: (p: Navigate) => void) => on('app://navigate', h);

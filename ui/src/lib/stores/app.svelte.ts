@@ -1,0 +1,126 @@
+// The app controller: owns the stores, wires the backend's events to them, and re-fetches
+// everything when the window becomes visible again. Components get it from context.
+
+import { getContext, setContext } from 'svelte';
+import type { IpcError, Navigate, TaskId } from '../bindings';
+import * as ipc from '../ipc';
+import { sentence } from '../text';
+import { Clock } from './clock.svelte';
+import { LaunchForm } from './launch.svelte';
+import { Router } from './router.svelte';
+import { SettingsStore } from './settings.svelte';
+import { TaskStore } from './tasks.svelte';
+import type { Transcript } from './transcript.svelte';
+
+const KEY = Symbol('app');
+
+export type Notice = { kind: 'error' | 'info'; message: string };
+
+export class AppState {
+  router = new Router();
+  tasks = new TaskStore();
+  settings = new SettingsStore();
+  launch = new LaunchForm();
+  clock = new Clock();
+  /** A banner for errors that belong to no field (and persistence failures). */
+  notice = $state<Notice | null>(null);
+  /** The transcript of the open task view, which gets that task's output events. */
+  transcript: Transcript | null = null;
+
+  #unlisten: ipc.UnlistenFn[] = [];
+  #disposed = false;
+
+  /** Subscribes to the backend's events, then loads the list and the settings. */
+  async start(): Promise<void> {
+    const subs = await Promise.all([
+      ipc.onTaskChanged((c) => {
+        this.tasks.onChanged(c);
+        if (c.kind === 'removed') this.router.forgetTask(c.id);
+        if (c.kind === 'persistFailed')
+          this.notice = {
+            kind: 'error',
+            message: `Task #${c.id}: could not save its history${c.message ? `: ${c.message}` : ''}. The task goes on.`,
+          };
+      }),
+      ipc.onTaskOutput((o) => {
+        this.tasks.onOutput(o.id, o.lines);
+        if (this.transcript?.id === o.id) this.transcript.ingest(o.lines);
+      }),
+      ipc.onTaskResync((r) => {
+        if (this.transcript?.id === r.id) this.transcript.resync();
+      }),
+      ipc.onNavigate((n) => this.navigate(n)),
+    ]);
+    if (this.#disposed) {
+      subs.forEach(unlistenQuietly);
+      return;
+    }
+    this.#unlisten = subs;
+    document.addEventListener('visibilitychange', this.#onVisibility);
+    await Promise.all([this.tasks.refresh(), this.settings.load()]);
+  }
+
+  stop(): void {
+    this.#disposed = true;
+    this.#unlisten.forEach(unlistenQuietly);
+    this.#unlisten = [];
+    document.removeEventListener('visibilitychange', this.#onVisibility);
+    this.clock.run(false);
+  }
+
+  navigate(n: Navigate): void {
+    switch (n.view) {
+      case 'task':
+        this.router.go({ view: 'task', id: n.id });
+        void this.tasks.refreshOne(n.id);
+        break;
+      case 'confirmQuit':
+        this.router.go({ view: 'confirmQuit', running: n.running });
+        void this.tasks.refresh();
+        break;
+      default:
+        this.router.go({ view: n.view });
+    }
+  }
+
+  /** Shows an error that belongs nowhere else. */
+  fail(err: unknown): void {
+    this.notice = { kind: 'error', message: sentence((err as IpcError).message ?? String(err)) };
+  }
+
+  openTask(id: TaskId): void {
+    this.router.go({ view: 'task', id });
+  }
+
+  /** Everything again, as if freshly opened; events missed while hidden do not matter. */
+  async refreshAll(): Promise<void> {
+    this.transcript?.resync();
+    await Promise.all([this.tasks.refresh(), this.settings.load()]);
+  }
+
+  #onVisibility = (): void => {
+    const visible = document.visibilityState === 'visible';
+    this.clock.run(visible && this.tasks.anyActive);
+    if (visible) void this.refreshAll();
+  };
+
+  /** Keeps the clock ticking exactly while a running task is listed and the window shows. */
+  syncClock(): void {
+    this.clock.run(this.tasks.anyActive && document.visibilityState !== 'hidden');
+  }
+}
+
+/** Unlistens, ignoring a failure: at teardown the bridge may be gone already. */
+function unlistenQuietly(un: ipc.UnlistenFn): void {
+  Promise.resolve()
+    .then(un)
+    .catch(() => {});
+}
+
+export function provideApp(app: AppState): void {
+  setContext(KEY, app);
+}
+
+export function useApp(): AppState {
+  return getContext<AppState>(KEY);
+}

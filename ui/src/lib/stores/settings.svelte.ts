@@ -1,0 +1,140 @@
+// The app's settings: what the backend has saved, and the Settings view's editable draft.
+
+import type { AgentInfo, IpcError, OutputFormat, PermissionMode, Settings } from '../bindings';
+import * as ipc from '../ipc';
+import { sentence } from '../text';
+
+export const RING_LINES_MIN = 100;
+export const RING_LINES_MAX = 100_000;
+export const GRACE_MIN = 0.5;
+export const GRACE_MAX = 120;
+
+/** What a form shows before the backend answered (the core's defaults). */
+export const FALLBACK_SETTINGS: Settings = {
+  agent_path: null,
+  default_format: 'stream-json',
+  default_permission_mode: 'bypassPermissions',
+  default_model: null,
+  keep_session_by_default: false,
+  notifications: true,
+  ring_lines: 1000,
+  grace_secs: 5,
+};
+
+export class SettingsStore {
+  /** The saved settings, once loaded. */
+  current = $state<Settings | null>(null);
+  error = $state<IpcError | null>(null);
+
+  async load(): Promise<Settings | null> {
+    try {
+      this.current = await ipc.getSettings();
+      this.error = null;
+    } catch (err) {
+      this.error = err as IpcError;
+    }
+    return this.current;
+  }
+}
+
+type Field = 'agent_path' | 'ring_lines' | 'grace_secs';
+
+/** The Settings view's draft. The number fields are null while empty. */
+export class SettingsForm {
+  agent_path = $state('');
+  default_format = $state<OutputFormat>('stream-json');
+  default_permission_mode = $state<PermissionMode>('bypassPermissions');
+  default_model = $state('');
+  keep_session_by_default = $state(false);
+  notifications = $state(true);
+  ring_lines = $state<number | null>(1000);
+  grace_secs = $state<number | null>(5);
+
+  errors = $state<Partial<Record<Field, string>>>({});
+  banner = $state<string | null>(null);
+  saving = $state(false);
+  saved = $state(false);
+  detecting = $state(false);
+  agent = $state<AgentInfo | null>(null);
+
+  #store: SettingsStore;
+
+  constructor(store: SettingsStore) {
+    this.#store = store;
+    this.fill(store.current ?? FALLBACK_SETTINGS);
+  }
+
+  fill(s: Settings): void {
+    this.agent_path = s.agent_path ?? '';
+    this.default_format = s.default_format;
+    this.default_permission_mode = s.default_permission_mode;
+    this.default_model = s.default_model ?? '';
+    this.keep_session_by_default = s.keep_session_by_default;
+    this.notifications = s.notifications;
+    this.ring_lines = s.ring_lines;
+    this.grace_secs = s.grace_secs;
+  }
+
+  /** Any edit hides "Saved" and the error of the edited field. */
+  edited(field?: Field): void {
+    this.saved = false;
+    if (field && this.errors[field]) this.errors = { ...this.errors, [field]: undefined };
+  }
+
+  /** The draft as Settings, or null with `errors` set. */
+  validate(): Settings | null {
+    const errors: Partial<Record<Field, string>> = {};
+    const path = this.agent_path.trim();
+    if (path && !path.startsWith('/')) errors.agent_path = 'Use an absolute path, or leave empty to search PATH.';
+    const ring = this.ring_lines ?? NaN;
+    if (!Number.isInteger(ring) || ring < RING_LINES_MIN || ring > RING_LINES_MAX)
+      errors.ring_lines = `A whole number from ${RING_LINES_MIN} to ${RING_LINES_MAX.toLocaleString('en')}.`;
+    const grace = this.grace_secs ?? NaN;
+    if (!Number.isFinite(grace) || grace < GRACE_MIN || grace > GRACE_MAX)
+      errors.grace_secs = `Seconds, from ${GRACE_MIN} to ${GRACE_MAX}.`;
+    this.errors = errors;
+    if (Object.keys(errors).length) return null;
+    return {
+      agent_path: path || null,
+      default_format: this.default_format,
+      default_permission_mode: this.default_permission_mode,
+      default_model: this.default_model.trim() || null,
+      keep_session_by_default: this.keep_session_by_default,
+      notifications: this.notifications,
+      ring_lines: ring,
+      grace_secs: grace,
+    };
+  }
+
+  async save(): Promise<boolean> {
+    const settings = this.validate();
+    if (!settings || this.saving) return false;
+    this.saving = true;
+    this.banner = null;
+    try {
+      const saved = await ipc.saveSettings(settings);
+      this.#store.current = saved;
+      this.fill(saved);
+      this.saved = true;
+      return true;
+    } catch (err) {
+      const e = err as IpcError;
+      if (e.code === 'AgentNotFound') this.errors = { ...this.errors, agent_path: sentence(e.message) };
+      else this.banner = sentence(e.message);
+      return false;
+    } finally {
+      this.saving = false;
+    }
+  }
+
+  async detect(): Promise<void> {
+    this.detecting = true;
+    try {
+      this.agent = await ipc.detectAgent(this.agent_path.trim() || null);
+    } catch (err) {
+      this.agent = { path: null, version: null, error: sentence((err as IpcError).message) };
+    } finally {
+      this.detecting = false;
+    }
+  }
+}

@@ -1,0 +1,160 @@
+// The task list: every TaskRecord the backend knows, newest first, with a one-line preview of
+// each task's latest output. Kept current by `task://changed` (re-fetch that task) and
+// `task://output` (previews); `refresh()` re-fetches everything, so a missed event heals.
+
+import { SvelteMap } from 'svelte/reactivity';
+import type { Entry, IpcError, LineView, TaskChanged, TaskId, TaskRecord } from '../bindings';
+import { isActive } from '../format';
+import * as ipc from '../ipc';
+import { firstLine, stripAnsi } from '../text';
+
+export type Filter = 'all' | 'running' | 'finished';
+
+/** Most characters kept of a preview; the row shows one line with an ellipsis anyway. */
+const PREVIEW_CHARS = 240;
+/** At most this many tasks get their output fetched just to show a preview. */
+const PREVIEW_FETCHES = 20;
+
+/** The text a list row shows for an entry, or null for entries that make no preview. */
+export function previewOf(entry: Entry): string | null {
+  let text: string;
+  switch (entry.kind) {
+    case 'text':
+    case 'plain':
+    case 'result':
+      text = entry.text;
+      break;
+    case 'toolCall':
+      text = `→ ${entry.name} ${entry.summary}`;
+      break;
+    default:
+      return null;
+  }
+  const line = firstLine(stripAnsi(text).trim()).slice(0, PREVIEW_CHARS);
+  return line.length ? line : null;
+}
+
+/** The latest preview in a batch of lines. */
+export function latestPreview(lines: LineView[]): string | null {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const entries = lines[i]!.entries;
+    for (let j = entries.length - 1; j >= 0; j--) {
+      const p = previewOf(entries[j]!);
+      if (p) return p;
+    }
+  }
+  return null;
+}
+
+export class TaskStore {
+  /** Newest first (ids only increase). */
+  tasks = $state.raw<TaskRecord[]>([]);
+  filter = $state<Filter>('all');
+  loaded = $state(false);
+  error = $state<IpcError | null>(null);
+  previews = new SvelteMap<TaskId, string>();
+
+  visible = $derived(
+    this.filter === 'all'
+      ? this.tasks
+      : this.tasks.filter((t) => isActive(t.status) === (this.filter === 'running')),
+  );
+  anyActive = $derived(this.tasks.some((t) => isActive(t.status)));
+
+  /** Per-task request generation: a slow, older answer never overwrites a newer one. */
+  #generation = new Map<TaskId, number>();
+  #previewFetched = new Set<TaskId>();
+
+  get(id: TaskId): TaskRecord | undefined {
+    return this.tasks.find((t) => t.id === id);
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      const list = await ipc.listTasks();
+      this.tasks = [...list].sort((a, b) => b.id - a.id);
+      this.error = null;
+      const ids = new Set(list.map((t) => t.id));
+      for (const id of this.previews.keys()) if (!ids.has(id)) this.previews.delete(id);
+      this.#fetchMissingPreviews();
+    } catch (err) {
+      this.error = err as IpcError;
+    } finally {
+      this.loaded = true;
+    }
+  }
+
+  /** Re-fetches one task; drops it if the backend no longer knows it. */
+  async refreshOne(id: TaskId): Promise<TaskRecord | undefined> {
+    const gen = (this.#generation.get(id) ?? 0) + 1;
+    this.#generation.set(id, gen);
+    try {
+      const task = await ipc.getTask(id);
+      if (this.#generation.get(id) !== gen) return this.get(id);
+      this.upsert(task);
+      return task;
+    } catch (err) {
+      const e = err as IpcError;
+      if (e.code === 'TaskNotFound') this.drop(id);
+      else this.error = e;
+      return undefined;
+    }
+  }
+
+  upsert(task: TaskRecord): void {
+    const i = this.tasks.findIndex((t) => t.id === task.id);
+    if (i >= 0) {
+      const next = this.tasks.slice();
+      next[i] = task;
+      this.tasks = next;
+    } else {
+      this.tasks = [task, ...this.tasks].sort((a, b) => b.id - a.id);
+    }
+  }
+
+  drop(id: TaskId): void {
+    this.tasks = this.tasks.filter((t) => t.id !== id);
+    this.previews.delete(id);
+    this.#generation.delete(id);
+  }
+
+  onChanged(change: TaskChanged): void {
+    if (change.kind === 'removed') this.drop(change.id);
+    else void this.refreshOne(change.id);
+  }
+
+  onOutput(id: TaskId, lines: LineView[]): void {
+    const p = latestPreview(lines);
+    if (p !== null && this.previews.get(id) !== p) this.previews.set(id, p);
+  }
+
+  /** The preview of a task: its latest output seen live, else its result or error. */
+  preview(task: TaskRecord): string | null {
+    return (
+      this.previews.get(task.id) ??
+      (task.result?.text ? firstLine(task.result.text.trim()).slice(0, PREVIEW_CHARS) : null) ??
+      task.error
+    );
+  }
+
+  /** Tasks that have neither a live preview nor a result get one fetch of their output tail
+   * (running tasks opened before the window, text-format tasks). */
+  #fetchMissingPreviews(): void {
+    const missing = this.tasks
+      .filter((t) => !this.previews.has(t.id) && !t.result?.text && !t.error && t.line_count > 0)
+      .filter((t) => !this.#previewFetched.has(t.id))
+      .slice(0, PREVIEW_FETCHES);
+    for (const t of missing) {
+      this.#previewFetched.add(t.id);
+      ipc
+        .taskOutput(t.id)
+        .then((page) => {
+          const p = latestPreview(page.lines);
+          if (p !== null && !this.previews.has(t.id)) this.previews.set(t.id, p);
+        })
+        .catch(() => {
+          /* a preview is optional */
+        });
+    }
+  }
+}

@@ -1,0 +1,106 @@
+// Test helpers: a mocked backend (through @tauri-apps/api/mocks, the same seam the real app
+// uses) and fixtures shaped exactly like the IPC contract.
+
+import { mockIPC, mockWindows } from '@tauri-apps/api/mocks';
+import { emit } from '@tauri-apps/api/event';
+import { render, waitFor } from '@testing-library/svelte';
+import { vi } from 'vitest';
+import App from '../src/App.svelte';
+import type { Entry, LineView, OutputPage, Settings, TaskRecord } from '../src/lib/bindings';
+import { AppState } from '../src/lib/stores/app.svelte';
+
+export type Handler = (args: Record<string, unknown>) => unknown;
+
+export function task(p: Partial<TaskRecord> = {}): TaskRecord {
+  return {
+    id: 1,
+    name: 'A task',
+    prompt: 'Do it',
+    project_dir: '/home/u/code/proj',
+    options: { format: 'stream-json', permission_mode: 'bypassPermissions', model: null, keep_session: false, resume: null },
+    status: 'completed',
+    created_at_ms: 1_000_000,
+    started_at_ms: 1_000_100,
+    finished_at_ms: 1_065_100,
+    exit: { code: 0 },
+    error: null,
+    result: null,
+    session_id: null,
+    follow_up_of: null,
+    owner: null,
+    shim: null,
+    line_count: 0,
+    ...p,
+  };
+}
+
+export const SETTINGS: Settings = {
+  agent_path: null,
+  default_format: 'stream-json',
+  default_permission_mode: 'acceptEdits',
+  default_model: null,
+  keep_session_by_default: true,
+  notifications: true,
+  ring_lines: 1000,
+  grace_secs: 5,
+};
+
+export function textLine(seq: number, text = `line ${seq}`): LineView {
+  return { seq, stream: 'stdout', text, continued: false, entries: [{ kind: 'text', text }] };
+}
+
+export function line(seq: number, entries: Entry[], text = JSON.stringify(entries)): LineView {
+  return { seq, stream: 'stdout', text, continued: false, entries };
+}
+
+export function page(lines: LineView[], next = (lines.at(-1)?.seq ?? -1) + 1): OutputPage {
+  return { lines, first_seq: lines[0]?.seq ?? next, next_seq: next };
+}
+
+/** Mocks the backend: `handlers` answer commands, anything else rejects like the backend
+ * would. Returns a spy of every command call (name, args). */
+export function backend(handlers: Record<string, Handler>) {
+  const calls = vi.fn<(cmd: string, args: Record<string, unknown>) => void>();
+  mockWindows('main');
+  mockIPC(
+    async (cmd, args) => {
+      const a = (args ?? {}) as Record<string, unknown>;
+      calls(cmd, a);
+      const h = handlers[cmd];
+      if (!h) throw { code: 'Unmocked', message: `no mock for ${cmd}` };
+      return h(a);
+    },
+    { shouldMockEvents: true },
+  );
+  return calls;
+}
+
+/** The defaults most tests need, overridable. */
+export function defaults(over: Record<string, Handler> = {}): Record<string, Handler> {
+  return {
+    list_tasks: () => [],
+    get_settings: () => SETTINGS,
+    recent_projects: () => [],
+    task_output: () => page([]),
+    detect_agent: () => ({ path: '/usr/bin/claude', version: '2.1.332', error: null }),
+    ...over,
+  };
+}
+
+/** Renders the whole app and waits until it listens to the backend and loaded the list. */
+export async function renderApp() {
+  const app = new AppState();
+  const result = render(App, { props: { app } });
+  await waitFor(() => {
+    if (!app.tasks.loaded) throw new Error('list not loaded yet');
+  });
+  return { app, ...result };
+}
+
+export function emitEvent(event: string, payload: unknown): Promise<void> {
+  return emit(event, payload);
+}
+
+export function calledWith(calls: ReturnType<typeof backend>, cmd: string) {
+  return calls.mock.calls.filter(([c]) => c === cmd).map(([, a]) => a);
+}

@@ -1,0 +1,104 @@
+// The task list: rendering, the filter, events that change it, navigation.
+
+import { fireEvent, screen, waitFor, within } from '@testing-library/svelte';
+import { describe, expect, it } from 'vitest';
+import { backend, calledWith, defaults, emitEvent, renderApp, task, textLine } from './helpers';
+
+const TASKS = [
+  task({ id: 3, name: 'Running one', status: 'running', finished_at_ms: null, exit: null, line_count: 4 }),
+  task({ id: 2, name: 'Done one', status: 'completed', result: { is_error: false, subtype: 'success', text: 'All good.\nmore', cost_usd: 0.04213, num_turns: 3, duration_ms: 5000, session_id: 's' } }),
+  task({ id: 1, name: 'Failed one', status: 'failed', project_dir: '/home/u/other', error: 'the project folder /x does not exist' }),
+];
+
+describe('task list', () => {
+  it('renders tasks newest first with status, project, cost and preview', async () => {
+    backend(defaults({ list_tasks: () => [TASKS[2], TASKS[0], TASKS[1]], task_output: () => ({ lines: [textLine(3, 'thinking hard')], first_seq: 3, next_seq: 4 }) }));
+    await renderApp();
+    const rows = screen.getAllByRole('listitem');
+    expect(rows.map((r) => within(r).getByText(/^#\d+$/).textContent)).toEqual(['#3', '#2', '#1']);
+    const done = rows[1]!;
+    expect(within(done).getByText('Done')).toBeTruthy();
+    expect(within(done).getByText('$0.0421')).toBeTruthy();
+    expect(within(done).getByText('All good.')).toBeTruthy();
+    expect(within(done).getByTitle('/home/u/code/proj').textContent).toBe('proj');
+    expect(within(rows[2]!).getByText('the project folder /x does not exist')).toBeTruthy();
+    // The running task has no result: its preview comes from its output tail.
+    await waitFor(() => expect(within(rows[0]!).getByText('thinking hard')).toBeTruthy());
+  });
+
+  it('filters running and finished tasks', async () => {
+    backend(defaults({ list_tasks: () => TASKS }));
+    await renderApp();
+    await fireEvent.click(screen.getByRole('button', { name: 'Running' }));
+    expect(screen.getAllByRole('listitem')).toHaveLength(1);
+    expect(screen.getByText('Running one')).toBeTruthy();
+    await fireEvent.click(screen.getByRole('button', { name: 'Finished' }));
+    expect(screen.getAllByRole('listitem')).toHaveLength(2);
+    expect(screen.queryByText('Running one')).toBeNull();
+    await fireEvent.click(screen.getByRole('button', { name: 'All' }));
+    expect(screen.getAllByRole('listitem')).toHaveLength(3);
+  });
+
+  it('shows what Tasktray does when there are no tasks', async () => {
+    backend(defaults());
+    await renderApp();
+    expect(screen.getByText('No tasks yet')).toBeTruthy();
+    await fireEvent.click(screen.getAllByRole('button', { name: /New task/ }).at(-1)!);
+    expect(screen.getByLabelText('Prompt')).toBeTruthy();
+  });
+
+  it('follows task://changed: re-fetches the task, drops removed ones', async () => {
+    let current = TASKS[0]!;
+    const calls = backend(defaults({ list_tasks: () => TASKS, get_task: () => current }));
+    await renderApp();
+    current = { ...current, status: 'completed', finished_at_ms: 2_000_000 };
+    await emitEvent('task://changed', { id: 3, kind: 'completed', message: null });
+    await waitFor(() => expect(screen.getByText('Running one').closest('button')?.textContent).toContain('Done'));
+    expect(calledWith(calls, 'get_task')).toEqual([{ id: 3 }]);
+    await emitEvent('task://changed', { id: 2, kind: 'removed', message: null });
+    await waitFor(() => expect(screen.queryByText('Done one')).toBeNull());
+  });
+
+  it('updates previews from task://output', async () => {
+    backend(defaults({ list_tasks: () => TASKS }));
+    await renderApp();
+    await emitEvent('task://output', { id: 3, lines: [textLine(4, 'first'), textLine(5, 'latest words\nsecond line')] });
+    await waitFor(() => expect(screen.getByText('latest words')).toBeTruthy());
+  });
+
+  it('opens a task on click, and app://navigate and Ctrl+N switch views', async () => {
+    backend(defaults({ list_tasks: () => TASKS }));
+    await renderApp();
+    await fireEvent.click(screen.getByText('Done one'));
+    await waitFor(() => expect(screen.getByRole('log', { name: 'Output' })).toBeTruthy());
+    await emitEvent('app://navigate', { view: 'settings' });
+    await waitFor(() => expect(screen.getByLabelText('Claude Code program')).toBeTruthy());
+    await fireEvent.keyDown(window, { key: 'n', ctrlKey: true });
+    await waitFor(() => expect(screen.getByLabelText('Prompt')).toBeTruthy());
+    await fireEvent.keyDown(window, { key: 'Escape' });
+    await waitFor(() => expect(screen.getByLabelText('Claude Code program')).toBeTruthy());
+  });
+
+  it('re-fetches everything when the window becomes visible again', async () => {
+    const calls = backend(defaults({ list_tasks: () => TASKS }));
+    await renderApp();
+    expect(calledWith(calls, 'list_tasks')).toHaveLength(1);
+    document.dispatchEvent(new Event('visibilitychange'));
+    await waitFor(() => expect(calledWith(calls, 'list_tasks')).toHaveLength(2));
+  });
+});
+
+describe('quit with running tasks', () => {
+  it('asks on app://navigate confirmQuit, then quits or keeps running', async () => {
+    const calls = backend(defaults({ list_tasks: () => TASKS, quit_app: () => null }));
+    const { app } = await renderApp();
+    await emitEvent('app://navigate', { view: 'confirmQuit', running: 1 });
+    expect(await screen.findByText('1 task is still running')).toBeTruthy();
+    expect(screen.getByRole('button', { name: '#3 Running one' })).toBeTruthy();
+    await fireEvent.click(screen.getByRole('button', { name: 'Keep running' }));
+    expect(app.router.route).toEqual({ view: 'list' });
+    await emitEvent('app://navigate', { view: 'confirmQuit', running: 1 });
+    await fireEvent.click(await screen.findByRole('button', { name: 'Cancel tasks and quit' }));
+    await waitFor(() => expect(calledWith(calls, 'quit_app')).toHaveLength(1));
+  });
+});

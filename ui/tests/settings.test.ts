@@ -1,0 +1,69 @@
+// The Settings view: detection, validation, save.
+
+import { fireEvent, screen, waitFor } from '@testing-library/svelte';
+import { describe, expect, it } from 'vitest';
+import { backend, calledWith, defaults, renderApp, SETTINGS, type Handler } from './helpers';
+
+async function openSettings(over: Record<string, Handler> = {}) {
+  const calls = backend(defaults({ save_settings: (a) => a.settings, ...over }));
+  const r = await renderApp();
+  r.app.router.go({ view: 'settings' });
+  await screen.findByLabelText('Claude Code program');
+  await waitFor(() => expect(calledWith(calls, 'detect_agent')).toHaveLength(1));
+  return { ...r, calls };
+}
+
+const type = (label: string | RegExp, value: string) => fireEvent.input(screen.getByLabelText(label), { target: { value } });
+
+describe('settings', () => {
+  it('shows the detected agent and its version, or the error', async () => {
+    const { calls } = await openSettings({
+      detect_agent: (a) =>
+        a.path ? { path: null, version: null, error: `${a.path as string} is not an executable file` } : { path: '/usr/bin/claude', version: '2.1.332 (Claude Code)', error: null },
+    });
+    expect(await screen.findByText('/usr/bin/claude')).toBeTruthy();
+    expect(screen.getByText(/2\.1\.332/)).toBeTruthy();
+    await type('Claude Code program', '/opt/nothing');
+    await fireEvent.click(screen.getByRole('button', { name: 'Detect' }));
+    expect(await screen.findByText(/\/opt\/nothing is not an executable file/)).toBeTruthy();
+    expect(calledWith(calls, 'detect_agent').at(-1)).toEqual({ path: '/opt/nothing' });
+  });
+
+  it('saves the settings and says so', async () => {
+    const { calls, app } = await openSettings();
+    await type(/Output kept in memory/, '5000');
+    await type(/Cancel grace period/, '2.5');
+    await fireEvent.click(screen.getByLabelText('Notify me when a task finishes'));
+    await fireEvent.change(screen.getByLabelText('Permission mode'), { target: { value: 'plan' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    expect(await screen.findByText('Saved ✓')).toBeTruthy();
+    expect(calledWith(calls, 'save_settings')).toEqual([
+      { settings: { ...SETTINGS, ring_lines: 5000, grace_secs: 2.5, notifications: false, default_permission_mode: 'plan' } },
+    ]);
+    expect(app.settings.current?.ring_lines).toBe(5000);
+    await type(/Output kept in memory/, '6000');
+    expect(screen.queryByText('Saved ✓')).toBeNull();
+  });
+
+  it('refuses values out of range, and a relative agent path', async () => {
+    const { calls } = await openSettings();
+    await type(/Output kept in memory/, '50');
+    await type(/Cancel grace period/, '121');
+    await type('Claude Code program', 'bin/claude');
+    await fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    expect(screen.getByText('A whole number from 100 to 100,000.')).toBeTruthy();
+    expect(screen.getByText('Seconds, from 0.5 to 120.')).toBeTruthy();
+    expect(screen.getByText(/Use an absolute path/)).toBeTruthy();
+    expect(calledWith(calls, 'save_settings')).toHaveLength(0);
+  });
+
+  it('shows a failed save in a banner', async () => {
+    await openSettings({
+      save_settings: () => {
+        throw { code: 'Io', message: 'could not write settings.json: read-only file system' };
+      },
+    });
+    await fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    expect((await screen.findByRole('alert')).textContent).toContain('read-only file system');
+  });
+});
