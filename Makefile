@@ -5,7 +5,7 @@ CARGO ?= cargo
 # An outer bound on each test run, so a hung test fails instead of hanging CI.
 TEST_TIMEOUT ?= 2400
 
-.PHONY: all deps ui-dist build run test check fmt-check clippy core-has-no-tauri test-ui test-rust bench clean
+.PHONY: all deps ui-dist build run test check fmt-check clippy core-has-no-tauri test-ui test-rust test-e2e bench clean
 
 all: build
 
@@ -26,7 +26,7 @@ ui-dist: ui/node_modules/.package-lock.json
 run: build
 	./target/debug/tasktray
 
-test: deps ui-dist check test-ui test-rust
+test: deps ui-dist check test-ui test-rust test-e2e
 
 check: fmt-check clippy core-has-no-tauri
 
@@ -45,10 +45,18 @@ core-has-no-tauri:
 test-ui: ui-dist
 	cd ui && npm run check && npm test
 
-test-rust:
+# The real Claude Code CLI for tests/real-cli, pinned in tests/package-lock.json.
+tests/node_modules/.package-lock.json: tests/package.json tests/package-lock.json
+	cd tests && npm ci --no-audit --no-fund
+
+test-rust: tests/node_modules/.package-lock.json
 	timeout $(TEST_TIMEOUT) $(CARGO) test --workspace
 
 # The supervisor's figures, then the live view's (Chromium with mocked IPC; see ui/README.md).
+# The real app in a real webview under Xvfb, with stub tray and notification servers.
+test-e2e: ui-dist
+	timeout $(TEST_TIMEOUT) tests/e2e/run.sh $(CARGO) test -p tasktray-e2e -- --test-threads=1
+
 bench: deps ui-dist
 	$(CARGO) build --release -p fake-claude -p tasktray-bench
 	./target/release/tasktray-bench

@@ -7,8 +7,8 @@ set -euo pipefail
 # server, a D-Bus session, the WebDriver for WebKitGTK, Python D-Bus for the test stubs, and
 # Node.js for the UI.
 packages=(
-  build-essential pkg-config ca-certificates libwebkit2gtk-4.1-dev
-  libayatana-appindicator3-1 xvfb dbus dbus-x11 webkit2gtk-driver python3-dbus-next
+  build-essential pkg-config ca-certificates python3 libwebkit2gtk-4.1-dev
+  libayatana-appindicator3-1 xvfb dbus dbus-x11 x11-utils webkit2gtk-driver python3-dbus-next
 )
 # Extra packages named on the command line (e.g. chromium, for `make bench`).
 packages+=("$@")
@@ -31,6 +31,13 @@ if ! command -v cargo >/dev/null; then
   echo "cargo is missing: install Rust from your distribution or rustup first" >&2
   exit 1
 fi
+# The WebDriver bridge between the end-to-end specs and WebKitWebDriver.
+TAURI_DRIVER_VERSION=2.1.0
+if ! cargo install --list | grep -q "^tauri-driver v$TAURI_DRIVER_VERSION:"; then
+  echo "Installing tauri-driver $TAURI_DRIVER_VERSION"
+  cargo install tauri-driver --locked --version "$TAURI_DRIVER_VERSION"
+fi
+
 for component in rustfmt clippy; do
   if ! rustup component list --installed 2>/dev/null | grep -q "^$component"; then
     rustup component add "$component"

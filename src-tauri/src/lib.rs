@@ -147,7 +147,9 @@ fn init_logging(dir: &std::path::Path) -> Option<tracing_appender::non_blocking:
         tracing_subscriber::EnvFilter::try_from_env("TASKTRAY_LOG")
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
     };
+    use std::io::IsTerminal;
     let stderr = tracing_subscriber::fmt::layer()
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .with_filter(filter());
     let file = std::fs::create_dir_all(dir).ok().map(|()| {

@@ -241,8 +241,9 @@ pub fn create(app: &AppHandle) -> tauri::Result<()> {
     ICON_RUNNING.store(model.is_running(), Ordering::Relaxed);
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(icon(model.is_running())?)
+        // Linux panels show no tooltip (the menu's first line carries the counts there), and a
+        // title would be drawn as a label beside the icon, so none is set.
         .tooltip(format!("Tasktray: {}", model.header))
-        .title("Tasktray")
         .menu(&menu)
         .show_menu_on_left_click(true)
         .on_menu_event(|app, event| match TrayAction::parse(event.id().as_ref()) {
