@@ -5,9 +5,10 @@
 //! (each marked as continued), bytes are passed through untouched (UTF-8 is decoded lossily by
 //! the caller), and framing goes on to EOF.
 
-/// Default bound on one line, in bytes. Large enough for a stream-json line that carries a
-/// whole source file, small enough that one line cannot take over the output ring.
-pub const DEFAULT_MAX_LINE_BYTES: usize = 1024 * 1024;
+/// Default bound on one line, in bytes. stream-json carries whole files in one line (a Write's
+/// input, and its result repeats it), so this is large enough for the files an agent writes;
+/// a longer line is still cut, and reading goes on.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
 
 /// How a framed piece ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -193,7 +193,11 @@ pub struct ResultSummary {
     pub is_error: bool,
     pub subtype: String,
     pub text: String,
+    /// This task's cost. For a follow-up, the agent reports the whole session's cost so far;
+    /// the runner subtracts what the task it follows had cost.
     pub cost_usd: Option<f64>,
+    /// The session's cost so far, as the agent reported it.
+    pub session_cost_usd: Option<f64>,
     pub num_turns: Option<u64>,
     pub duration_ms: Option<u64>,
     pub session_id: Option<String>,

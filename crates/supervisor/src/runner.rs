@@ -69,6 +69,9 @@ struct Outcome {
     session_id: Option<String>,
     /// The last line on stderr, to explain a failure without a result line.
     last_stderr: Option<Arc<str>>,
+    /// The last line on stdout, for a text-format task: there claude prints its errors to
+    /// stdout, and its whole answer is the error.
+    last_stdout: Option<Arc<str>>,
 }
 
 impl Outcome {
@@ -95,14 +98,19 @@ impl Outcome {
             return error.clone();
         }
         if let Some(result) = self.result.as_ref().filter(|r| r.is_error) {
-            return result.text.clone();
+            if !result.text.trim().is_empty() {
+                return result.text.clone();
+            }
+            if let Some(line) = &self.last_stderr {
+                return line.to_string();
+            }
         }
         let exit = match self.exit {
             Some(ExitInfo::Code(code)) => format!("the agent exited with code {code}"),
             Some(ExitInfo::Signal(sig)) => format!("the agent was killed by signal {sig}"),
             None => "the agent's exit status is unknown".to_owned(),
         };
-        match &self.last_stderr {
+        match self.last_stderr.as_ref().or(self.last_stdout.as_ref()) {
             Some(line) => format!("{exit}: {line}"),
             None => exit,
         }
@@ -155,8 +163,14 @@ impl Sink {
                 outcome.session_id = transcript::session_of_init(&text);
             }
         }
-        if stream == Stream::Stderr && !text.trim().is_empty() {
-            outcome.last_stderr = Some(text.clone());
+        if !text.trim().is_empty() {
+            match stream {
+                Stream::Stderr => outcome.last_stderr = Some(text.clone()),
+                Stream::Stdout if self.format == OutputFormat::Text => {
+                    outcome.last_stdout = Some(text.clone());
+                }
+                _ => {}
+            }
         }
         self.batch.push((stream, text, continued));
     }
@@ -245,6 +259,16 @@ impl Run {
         let mut outcome = Outcome::default();
         self.execute(&mut sink, &mut outcome).await;
 
+        if let (Some(parent), Some(result)) = (record.follow_up_of, outcome.result.as_mut()) {
+            // The agent reports a resumed session's total; the task's own cost is the growth.
+            let before = inner
+                .record(parent)
+                .and_then(|p| p.result)
+                .and_then(|r| r.session_cost_usd.or(r.cost_usd));
+            if let (Some(total), Some(before)) = (result.session_cost_usd, before) {
+                result.cost_usd = Some((total - before).max(0.0));
+            }
+        }
         let status = outcome.status();
         if status == TaskStatus::Failed && outcome.error.is_none() && outcome.result.is_none() {
             sink.note(

@@ -561,6 +561,10 @@ impl Inner {
         OsString::from(format!("{}:{id}", self.instance))
     }
 
+    pub(crate) fn record(&self, id: TaskId) -> Option<TaskRecord> {
+        lock_tasks(self).get(&id).map(|s| s.record.clone())
+    }
+
     /// Applies `change` to a task's record and returns the new record.
     pub(crate) fn update(
         &self,

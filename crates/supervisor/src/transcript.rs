@@ -108,8 +108,9 @@ fn summary(value: &Value) -> ResultSummary {
             .and_then(Value::as_bool)
             .unwrap_or(false),
         subtype: str_field(value, "subtype"),
-        text: str_field(value, "result"),
+        text: result_text(value),
         cost_usd: value.get("total_cost_usd").and_then(Value::as_f64),
+        session_cost_usd: value.get("total_cost_usd").and_then(Value::as_f64),
         num_turns: value.get("num_turns").and_then(Value::as_u64),
         duration_ms: value.get("duration_ms").and_then(Value::as_u64),
         session_id: value
@@ -119,9 +120,49 @@ fn summary(value: &Value) -> ResultSummary {
     }
 }
 
+/// The result's text; a failure before any answer (a lost session) has none, only `errors`.
+fn result_text(value: &Value) -> String {
+    let text = str_field(value, "result");
+    if !text.is_empty() {
+        return text;
+    }
+    match value.get("errors") {
+        Some(Value::Array(errors)) => {
+            let errors: Vec<&str> = errors.iter().filter_map(Value::as_str).collect();
+            errors.join("; ")
+        }
+        _ => text,
+    }
+}
+
 fn system_entry(value: &Value) -> Entry {
     let subtype = str_field(value, "subtype");
-    let text = if subtype == "init" {
+    let text = if subtype == "api_retry" {
+        // One per retry, for minutes with claude's default retries: say why and when.
+        let number = |key| {
+            value
+                .get(key)
+                .and_then(Value::as_u64)
+                .map_or("?".to_owned(), |n| n.to_string())
+        };
+        let seconds = value
+            .get("retry_delay_ms")
+            .and_then(Value::as_u64)
+            .unwrap_or(0) as f64
+            / 1000.0;
+        let cause = str_field(value, "error");
+        let cause = if cause.is_empty() {
+            String::new()
+        } else {
+            format!(" ({cause})")
+        };
+        format!(
+            "API error {}{cause}, retry {} of {} in {seconds:.1}s",
+            number("error_status"),
+            number("attempt"),
+            number("max_retries")
+        )
+    } else if subtype == "init" {
         let mut parts = vec![format!("session {}", str_field(value, "session_id"))];
         for key in ["model", "cwd", "permissionMode"] {
             let v = str_field(value, key);
@@ -286,6 +327,20 @@ mod tests {
             "✗ error (2.5s, 2 turns, $0.0100): API Error: 500"
         );
         assert!(result_of(TOOL).is_none());
+    }
+
+    /// Lines as Claude Code 2.1.332 writes them (tests/real-cli/FINDINGS.md).
+    #[test]
+    fn real_cli_retries_and_lost_sessions_read_well() {
+        let retry = r#"{"type":"system","subtype":"api_retry","attempt":1,"max_retries":2,"retry_delay_ms":552,"error_status":529,"error":"overloaded","session_id":"s","uuid":"u"}"#;
+        assert_eq!(
+            render(&parse_line(retry)[0]),
+            "· API error 529 (overloaded), retry 1 of 2 in 0.6s"
+        );
+        let lost = r#"{"type":"result","subtype":"error_during_execution","duration_ms":0,"is_error":true,"num_turns":0,"session_id":"f5","total_cost_usd":0,"errors":["No conversation found with session ID: f5"],"result_index":0}"#;
+        let result = result_of(lost).expect("a result line");
+        assert!(result.is_error);
+        assert_eq!(result.text, "No conversation found with session ID: f5");
     }
 
     #[test]

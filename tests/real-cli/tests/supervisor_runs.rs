@@ -596,7 +596,6 @@ async fn a_text_format_api_error_fails_with_claudes_message_in_the_output() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "FINDINGS.md F1: in text format the failure reason is only the exit code"]
 async fn a_text_format_api_error_gives_claudes_message_as_the_failure_reason() {
     bounded(async {
         let cli = RealCli::new(json!({"turns": [
@@ -614,7 +613,6 @@ async fn a_text_format_api_error_gives_claudes_message_as_the_failure_reason() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "FINDINGS.md F2: a follow-up's cost is the session's running total"]
 async fn a_follow_ups_cost_is_its_own() {
     bounded(async {
         // Both answers cost the same (the mock reports the same usage for each call).
@@ -657,7 +655,6 @@ async fn a_follow_up_of_a_lost_session_fails_with_claudes_message_in_the_output(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "FINDINGS.md F3: a result line without `result` text gives an empty failure reason"]
 async fn a_follow_up_of_a_lost_session_gives_claudes_message_as_the_failure_reason() {
     bounded(async {
         let cli = RealCli::new(json!({"turns": [{"text": "one"}, {"text": "two"}]}));
@@ -721,7 +718,6 @@ async fn a_tool_refused_in_default_permission_mode_is_shown_and_nothing_is_writt
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "FINDINGS.md F4: api_retry notices render as a bare `· api_retry`"]
 async fn api_retries_are_shown_with_their_status_and_delay() {
     bounded(async {
         let cli = RealCli::new(json!({"turns": [
@@ -784,7 +780,6 @@ async fn as_root_bypass_permissions_without_is_sandbox_fails_with_claudes_reason
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "FINDINGS.md F5: a tool event over the line limit shows as raw JSON pieces"]
 async fn writing_a_file_over_a_mebibyte_still_reads_as_a_tool_call() {
     bounded(async {
         let big_in = |sandbox: &_| project_in(sandbox, "p").join("big.txt");

@@ -3,4 +3,13 @@
 /**
  * The agent's final `result` line, when it wrote one (stream-json).
  */
-export type ResultSummary = { is_error: boolean, subtype: string, text: string, cost_usd: number | null, num_turns: number | null, duration_ms: number | null, session_id: string | null, };
+export type ResultSummary = { is_error: boolean, subtype: string, text: string, 
+/**
+ * This task's cost. For a follow-up, the agent reports the whole session's cost so far;
+ * the runner subtracts what the task it follows had cost.
+ */
+cost_usd: number | null, 
+/**
+ * The session's cost so far, as the agent reported it.
+ */
+session_cost_usd: number | null, num_turns: number | null, duration_ms: number | null, session_id: string | null, };
