@@ -23,6 +23,9 @@ pub struct AgentSearch {
     pub path_var: Option<OsString>,
     /// The user's home, for `~/.local/bin/claude`.
     pub home: Option<PathBuf>,
+    /// npm's global prefix, for `<prefix>/bin/claude` (`npm install -g` puts it there, and that
+    /// folder is often missing from the `PATH` a desktop session gives the app).
+    pub npm_prefix: Option<PathBuf>,
 }
 
 impl AgentSearch {
@@ -34,6 +37,7 @@ impl AgentSearch {
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
             path_var: std::env::var_os("PATH"),
+            npm_prefix: npm_prefix(std::env::var_os("HOME").map(PathBuf::from).as_deref()),
             home: std::env::var_os("HOME").map(PathBuf::from),
         }
     }
@@ -54,8 +58,15 @@ impl AgentSearch {
                 searched.push(dir);
             }
         }
-        if let Some(home) = &self.home {
-            let candidate = home.join(".local/bin/claude");
+        let local = self
+            .home
+            .as_ref()
+            .map(|home| home.join(".local/bin/claude"));
+        let npm = self
+            .npm_prefix
+            .as_ref()
+            .map(|prefix| prefix.join("bin/claude"));
+        for candidate in [local, npm].into_iter().flatten() {
             if is_executable_file(&candidate) {
                 return Ok(candidate);
             }
@@ -63,6 +74,29 @@ impl AgentSearch {
         }
         Err(Error::AgentNotFound { searched })
     }
+}
+
+/// npm's global prefix without running npm: `npm_config_prefix` / `NPM_CONFIG_PREFIX`, else the
+/// `prefix=` line of `~/.npmrc`. `None` leaves npm's default (`/usr/local`, already on `PATH`).
+fn npm_prefix(home: Option<&Path>) -> Option<PathBuf> {
+    for var in ["npm_config_prefix", "NPM_CONFIG_PREFIX"] {
+        if let Some(prefix) = std::env::var_os(var).filter(|p| !p.is_empty()) {
+            return Some(PathBuf::from(prefix));
+        }
+    }
+    let npmrc = std::fs::read_to_string(home?.join(".npmrc")).ok()?;
+    npmrc_prefix(&npmrc, home?)
+}
+
+fn npmrc_prefix(npmrc: &str, home: &Path) -> Option<PathBuf> {
+    let value = npmrc.lines().find_map(|line| {
+        let (key, value) = line.split_once('=')?;
+        (key.trim() == "prefix").then(|| value.trim().trim_matches('"').to_owned())
+    })?;
+    Some(match value.strip_prefix("~/") {
+        Some(rest) => home.join(rest),
+        None => PathBuf::from(value),
+    })
 }
 
 fn check_executable(path: &Path) -> Result<PathBuf> {
@@ -186,6 +220,29 @@ mod tests {
         std::fs::write(&claude, "#!/bin/sh\n").expect("write");
         std::fs::set_permissions(&claude, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         assert_eq!(search.resolve().expect("found in ~/.local/bin"), claude);
+
+        let prefix = dir.path().join("npm-global");
+        std::fs::create_dir_all(prefix.join("bin")).expect("mkdir");
+        let from_npm = prefix.join("bin/claude");
+        std::fs::write(&from_npm, "#!/bin/sh\n").expect("write");
+        std::fs::set_permissions(&from_npm, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        std::fs::remove_file(&claude).expect("rm");
+        let with_npm = AgentSearch {
+            npm_prefix: Some(prefix),
+            ..search.clone()
+        };
+        assert_eq!(
+            with_npm.resolve().expect("found under the npm prefix"),
+            from_npm
+        );
+        assert_eq!(
+            npmrc_prefix("registry=x\nprefix = ~/.npm-global\n", Path::new("/home/u")),
+            Some(PathBuf::from("/home/u/.npm-global"))
+        );
+        assert_eq!(
+            npmrc_prefix("prefix=/opt/npm", Path::new("/h")),
+            Some(PathBuf::from("/opt/npm"))
+        );
 
         let on_path = bin.join("claude");
         std::fs::write(&on_path, "#!/bin/sh\n").expect("write");
