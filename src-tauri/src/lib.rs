@@ -25,6 +25,13 @@ use crate::state::AppState;
 
 /// Starts the app; returns when it quits.
 pub fn run() {
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        eprintln!(
+            "tasktray: there is no graphical session here (neither DISPLAY nor WAYLAND_DISPLAY is \
+             set). Start it from your desktop, or use `taskctl` in a terminal."
+        );
+        std::process::exit(1);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("tasktray")
