@@ -80,6 +80,29 @@ fn shorten(text: &str, max: usize) -> String {
     }
 }
 
+/// Whether the server reads markup in bodies (its `body-markup` capability): agent output such
+/// as `<b>` or a bare `&` must then be escaped to show as written. Asked once; a server that
+/// does not answer in time is taken to read markup, since escaping is then the safe side.
+async fn body_markup() -> bool {
+    static MARKUP: tokio::sync::OnceCell<bool> = tokio::sync::OnceCell::const_new();
+    *MARKUP
+        .get_or_init(|| async {
+            let ask = tokio::task::spawn_blocking(notify_rust::get_capabilities);
+            match tokio::time::timeout(SHOW_TIMEOUT, ask).await {
+                Ok(Ok(Ok(capabilities))) => capabilities.iter().any(|c| c == "body-markup"),
+                _ => true,
+            }
+        })
+        .await
+}
+
+/// Text as it must be sent to a server that reads markup.
+fn escape_markup(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 /// Shows the notification for a finished task, if it gets one.
 pub fn task_finished(app: &AppHandle, task: &TaskRecord, now_ms: u64) {
     let Some(note) = Note::for_task(task, now_ms) else {
@@ -88,11 +111,16 @@ pub fn task_finished(app: &AppHandle, task: &TaskRecord, now_ms: u64) {
     let app = app.clone();
     let id = task.id;
     tauri::async_runtime::spawn(async move {
+        let body = if body_markup().await {
+            escape_markup(&note.body)
+        } else {
+            note.body.clone()
+        };
         let mut notification = Notification::new();
         notification
             .appname("Tasktray")
             .summary(&note.summary)
-            .body(&note.body)
+            .body(&body)
             .icon("dialog-information")
             .action("default", "Show")
             .action("show", "Show")
@@ -148,6 +176,14 @@ mod tests {
             shim: None,
             line_count: 0,
         }
+    }
+
+    #[test]
+    fn markup_in_agent_output_is_escaped() {
+        assert_eq!(
+            escape_markup("<img src=x onerror=alert(1)> & <b>bold</b>"),
+            "&lt;img src=x onerror=alert(1)&gt; &amp; &lt;b&gt;bold&lt;/b&gt;"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 import { fireEvent, screen, waitFor } from '@testing-library/svelte';
 import { describe, expect, it } from 'vitest';
 import type { SpawnRequest } from '../src/lib/bindings';
-import { backend, calledWith, defaults, renderApp, SETTINGS, task, type Handler } from './helpers';
+import { backend, calledWith, defaults, emitEvent, renderApp, SETTINGS, task, type Handler } from './helpers';
 
 async function openForm(over: Record<string, Handler> = {}) {
   const calls = backend(defaults({ recent_projects: () => ['/home/u/code/proj', '/home/u/other'], ...over }));
@@ -80,6 +80,22 @@ describe('launch form', () => {
     expect(app.router.route).toEqual({ view: 'task', id: 3 });
     app.router.back();
     await waitFor(() => expect((screen.getByLabelText('Prompt') as HTMLTextAreaElement).value).toBe('Another thing'));
+  });
+
+  it('the busy note goes once the task in the way has ended', async () => {
+    const { prompt } = await openForm({
+      spawn_task: () => {
+        throw { code: 'ProjectBusy', message: 'task 3 is already running in /p; wait for it or cancel it first', task_id: 3 };
+      },
+    });
+    await type(prompt, 'x');
+    await fireEvent.click(screen.getByRole('button', { name: 'Start task' }));
+    await screen.findByRole('button', { name: 'Show task 3' });
+    await emitEvent('task://changed', { id: 9, kind: 'completed', message: null });
+    expect(screen.queryByRole('button', { name: 'Show task 3' })).toBeTruthy();
+    await emitEvent('task://changed', { id: 3, kind: 'cancelled', message: null });
+    await waitFor(() => expect(screen.queryByRole('button', { name: 'Show task 3' })).toBeNull());
+    expect(prompt.value).toBe('x');
   });
 
   it('ProjectBusy without task_id still links the task named in the message', async () => {

@@ -55,7 +55,8 @@ pub struct App {
     pub spec: String,
     /// The value of [`MARKER_ENV`] in all its processes.
     pub marker: String,
-    sandbox: tempfile::TempDir,
+    /// `None` only while a relaunch moves it to the next app.
+    sandbox: Option<tempfile::TempDir>,
     artifacts: PathBuf,
     vars: Vec<(String, OsString)>,
     driver: Driver,
@@ -66,7 +67,8 @@ pub struct App {
     tray: Option<Tray>,
     notify_hang: Option<notifications::HangGuard>,
     finished: bool,
-    _one_app: tokio::sync::MutexGuard<'static, ()>,
+    /// `None` only while a relaunch moves it to the next app.
+    one_app: Option<tokio::sync::MutexGuard<'static, ()>>,
 }
 
 impl App {
@@ -80,6 +82,25 @@ impl App {
             .prefix(&format!("tasktray-e2e-{spec}-"))
             .tempdir()
             .expect("create the spec's sandbox");
+        Self::start(spec, launch, sandbox, one_app).await
+    }
+
+    /// Ends this app as [`App::finish`] does (asserting that nothing of it is left), then
+    /// starts the app again in the same sandbox (same HOME, data dir and projects), as a user
+    /// does after a quit or a reboot. `spec` names the new app's artifacts dir.
+    pub async fn relaunch(mut self, spec: &str, launch: Launch) -> App {
+        self.end().await;
+        let sandbox = self.sandbox.take().expect("the sandbox is there");
+        let one_app = self.one_app.take().expect("the app lock is held");
+        Self::start(spec, launch, sandbox, one_app).await
+    }
+
+    async fn start(
+        spec: &str,
+        launch: Launch,
+        sandbox: tempfile::TempDir,
+        one_app: tokio::sync::MutexGuard<'static, ()>,
+    ) -> App {
         let root = sandbox.path();
         for dir in ["home", "data", "tmp", "run", "projects"] {
             fs::create_dir_all(root.join(dir)).expect("create a sandbox dir");
@@ -151,7 +172,7 @@ impl App {
         let app = App {
             spec: spec.to_owned(),
             marker,
-            sandbox,
+            sandbox: Some(sandbox),
             artifacts,
             vars,
             driver,
@@ -162,7 +183,7 @@ impl App {
             tray: None,
             notify_hang: None,
             finished: false,
-            _one_app: one_app,
+            one_app: Some(one_app),
         };
         wait::until_async("the page to load", LOAD_TIMEOUT, || async {
             match app
@@ -189,7 +210,7 @@ impl App {
     }
 
     pub fn sandbox(&self) -> &Path {
-        self.sandbox.path()
+        self.sandbox.as_ref().expect("the sandbox is there").path()
     }
 
     pub fn home(&self) -> PathBuf {
@@ -229,6 +250,17 @@ impl App {
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.client().screenshot().await.expect("take a screenshot");
         let path = self.artifacts.join(format!("{name}.png"));
+        fs::write(&path, png).expect("save the screenshot");
+        path
+    }
+
+    /// Saves a screenshot of the webview as `target/e2e/screenshots/<name>.png`, the gallery
+    /// of the main views that a person looks at (kept across specs, overwritten by name).
+    pub async fn gallery_screenshot(&self, name: &str) -> PathBuf {
+        let png = self.client().screenshot().await.expect("take a screenshot");
+        let dir = env::artifacts_root().join("screenshots");
+        fs::create_dir_all(&dir).expect("create the screenshots dir");
+        let path = dir.join(format!("{name}.png"));
         fs::write(&path, png).expect("save the screenshot");
         path
     }
@@ -292,6 +324,10 @@ impl App {
     /// Ends the spec: closes the session (WebKitWebDriver then ends the app), stops the
     /// driver, and asserts that no process of the spec is left.
     pub async fn finish(mut self) {
+        self.end().await;
+    }
+
+    async fn end(&mut self) {
         if let Some(client) = self.client.take() {
             // After a Quit the app is gone and the close fails; that is fine.
             let _ = tokio::time::timeout(Duration::from_secs(10), client.close()).await;

@@ -31,7 +31,9 @@
 //! windows ([`x11`]), its tray item and menu ([`tray::Tray`]: read the dbusmenu layout, click a
 //! label), the notifications it sent ([`App::notifications`], [`notifications::invoke`] for a
 //! click on an action), its Tauri commands ([`App::invoke`], [`App::spawn_task`]: tasks without
-//! the UI), and process checks ([`App::leftovers`]). Waits poll with a deadline ([`wait`]).
+//! the UI), the UI itself ([`ui`]: elements by `data-testid`, clicks, typing, the launch form,
+//! a snapshot of the task view), a second launch in the same sandbox ([`App::relaunch`]), and
+//! process checks ([`App::leftovers`]). Waits poll with a deadline ([`wait`]).
 
 pub mod app;
 pub mod driver;
@@ -41,6 +43,7 @@ pub mod notifications;
 pub mod procs;
 pub mod records;
 pub mod tray;
+pub mod ui;
 pub mod wait;
 pub mod x11;
 

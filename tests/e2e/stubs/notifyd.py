@@ -88,7 +88,8 @@ class Notifications(ServiceInterface):
 
     @method()
     def GetCapabilities(self) -> "as":
-        return ["actions", "body"]
+        # As GNOME, KDE, dunst and mako do: bodies are read as markup.
+        return ["actions", "body", "body-markup"]
 
     @method()
     def GetServerInformation(self) -> "ssss":

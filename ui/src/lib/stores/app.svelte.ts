@@ -36,6 +36,7 @@ export class AppState {
       ipc.onTaskChanged((c) => {
         this.tasks.onChanged(c);
         if (c.kind === 'removed') this.router.forgetTask(c.id);
+        this.launch.taskChanged(c.id, c.kind);
         if (c.kind === 'persistFailed')
           this.notice = {
             kind: 'error',

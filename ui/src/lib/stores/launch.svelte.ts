@@ -67,6 +67,12 @@ export class LaunchForm {
     if (field === 'project_dir') this.busy = null;
   }
 
+  /** A task ended or went away: a "project busy" note about it is no longer true. */
+  taskChanged(id: TaskId, kind: string): void {
+    const ended = ['completed', 'failed', 'cancelled', 'removed'].includes(kind);
+    if (ended && this.busy?.taskId === id) this.busy = null;
+  }
+
   async choose(): Promise<void> {
     try {
       const dir = await ipc.pickFolder();
