@@ -11,6 +11,8 @@ use notify_rust::{Notification, NotificationResponse, Timeout};
 use supervisor::{TaskRecord, TaskStatus};
 use tauri::AppHandle;
 
+use supervisor::text::{duration, shorten};
+
 use crate::lifecycle;
 use crate::models::Navigate;
 
@@ -59,24 +61,6 @@ impl Note {
             summary: format!("{mark} {word}: {} ({took})", task.name),
             body: shorten(body.trim(), BODY_CHARS),
         })
-    }
-}
-
-fn duration(ms: u64) -> String {
-    let secs = ms / 1000;
-    if secs < 60 {
-        format!("{:.1}s", ms as f64 / 1000.0)
-    } else if secs < 3600 {
-        format!("{}m {:02}s", secs / 60, secs % 60)
-    } else {
-        format!("{}h {:02}m", secs / 3600, (secs % 3600) / 60)
-    }
-}
-
-fn shorten(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
     }
 }
 

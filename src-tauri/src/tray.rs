@@ -156,11 +156,7 @@ fn mark(status: TaskStatus) -> &'static str {
 }
 
 fn short(name: &str) -> String {
-    let mut out: String = name.chars().take(40).collect();
-    if name.chars().count() > 40 {
-        out.push('…');
-    }
-    out
+    supervisor::text::shorten(name, 40)
 }
 
 fn build_menu(app: &AppHandle, model: &MenuModel) -> tauri::Result<Menu<Wry>> {

@@ -41,6 +41,7 @@ mod ring;
 mod runner;
 pub mod shim;
 mod supervisor;
+pub mod text;
 pub mod transcript;
 
 pub use agent::{agent_args, AgentSearch, PromptInput, MAX_PROMPT_ARG_BYTES};

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::ResultSummary;
+use crate::text::shorten;
 
 /// One readable item of a transcript.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -247,13 +248,6 @@ pub fn summarize_input(name: &str, input: &Value) -> String {
         .and_then(Value::as_str)
         .map_or_else(|| input.to_string(), str::to_owned);
     shorten(text.lines().next().unwrap_or_default(), 160)
-}
-
-fn shorten(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
 }
 
 /// Renders entries as plain text, the way `taskctl` and transcript files show them.

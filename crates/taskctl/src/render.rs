@@ -14,17 +14,7 @@ pub fn mark(status: TaskStatus) -> &'static str {
     }
 }
 
-/// `3.2s`, `4m05s`, `1h02m`.
-pub fn duration(ms: u64) -> String {
-    let secs = ms / 1000;
-    if secs < 60 {
-        format!("{:.1}s", ms as f64 / 1000.0)
-    } else if secs < 3600 {
-        format!("{}m{:02}s", secs / 60, secs % 60)
-    } else {
-        format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60)
-    }
-}
+pub use supervisor::text::duration;
 
 /// The status to show: a task recorded as active whose supervising process is gone was
 /// interrupted (the next app start records it so).
@@ -73,16 +63,4 @@ pub fn summary(task: &TaskRecord, now_ms: u64) -> String {
         }
     }
     line
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(duration(3_240), "3.2s");
-        assert_eq!(duration(245_000), "4m05s");
-        assert_eq!(duration(3_720_000), "1h02m");
-    }
 }

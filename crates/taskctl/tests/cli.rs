@@ -25,6 +25,23 @@ fn taskctl(sandbox: &Sandbox) -> Command {
     cmd
 }
 
+/// A second host on the sandbox's data dir, as the app would be next to `taskctl`.
+fn another_host(sandbox: &Sandbox) -> (tokio::runtime::Runtime, Supervisor) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let config = SupervisorConfig::new(
+        sandbox.data_dir(),
+        AgentSearch {
+            explicit: Some(workspace_bin("fake-claude")),
+            ..AgentSearch::default()
+        },
+        ShimProgram {
+            program: env!("CARGO_BIN_EXE_taskctl").into(),
+        },
+    );
+    let sup = Supervisor::start(config, runtime.handle().clone()).expect("start");
+    (runtime, sup)
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -249,18 +266,7 @@ fn a_killed_host_takes_its_tree_down_and_the_next_start_marks_the_task_interrupt
         "tool {tool} survived its host"
     );
 
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let config = SupervisorConfig::new(
-        sandbox.data_dir(),
-        AgentSearch {
-            explicit: Some(workspace_bin("fake-claude")),
-            ..AgentSearch::default()
-        },
-        ShimProgram {
-            program: env!("CARGO_BIN_EXE_taskctl").into(),
-        },
-    );
-    let sup = Supervisor::start(config, runtime.handle().clone()).expect("start");
+    let (_runtime, sup) = another_host(&sandbox);
     assert_eq!(
         sup.get(TaskId(1)).expect("task").status,
         TaskStatus::Interrupted
@@ -361,18 +367,7 @@ fn another_host_sees_a_running_task_without_interrupting_it_and_refresh_shows_it
         .contains("started")
     {}
 
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let config = SupervisorConfig::new(
-        sandbox.data_dir(),
-        AgentSearch {
-            explicit: Some(workspace_bin("fake-claude")),
-            ..AgentSearch::default()
-        },
-        ShimProgram {
-            program: env!("CARGO_BIN_EXE_taskctl").into(),
-        },
-    );
-    let sup = Supervisor::start(config, runtime.handle().clone()).expect("start");
+    let (_runtime, sup) = another_host(&sandbox);
     assert_eq!(
         sup.get(TaskId(1)).expect("listed").status,
         TaskStatus::Running,

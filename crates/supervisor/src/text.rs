@@ -1,0 +1,35 @@
+//! Small text helpers shared by every host that shows tasks to a person.
+
+/// A duration as a person reads it: `3.2s`, `4m 05s`, `1h 02m`.
+pub fn duration(ms: u64) -> String {
+    let secs = ms / 1000;
+    if secs < 60 {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    } else if secs < 3600 {
+        format!("{}m {:02}s", secs / 60, secs % 60)
+    } else {
+        format!("{}h {:02}m", secs / 3600, (secs % 3600) / 60)
+    }
+}
+
+/// At most `max` characters of `text`, with `…` when it was cut.
+pub fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_cuts_read_naturally() {
+        assert_eq!(duration(3_240), "3.2s");
+        assert_eq!(duration(245_000), "4m 05s");
+        assert_eq!(duration(3_720_000), "1h 02m");
+        assert_eq!(shorten("héllo", 2), "hé…");
+        assert_eq!(shorten("hi", 2), "hi");
+    }
+}
