@@ -910,3 +910,55 @@ async fn the_real_claude_code_runs_a_tool_from_the_form_and_notifies() {
     })
     .await;
 }
+
+/// Issue 4: an API error from the real CLI reaches the user whole: the task view, the
+/// transcript file and the notification all carry claude's own message.
+#[tokio::test]
+async fn a_real_claude_api_error_shows_its_message_in_the_view_the_transcript_and_the_notification()
+{
+    if !enabled() {
+        return;
+    }
+    bounded(async {
+        let claude_dir = tempfile::Builder::new()
+            .prefix("tasktray-e2e-claude-")
+            .tempdir()
+            .expect("a temp dir for the agent");
+        let mock = tasktray_real_cli::MockApi::start(
+            &claude_dir.path().join("mock"),
+            &json!({"turns": [{"error": {"status": 500, "message": "the mock is down"}}]}),
+        );
+        let launch = Launch {
+            args: Vec::new(),
+            env: real_cli_env(&mock, claude_dir.path()),
+        };
+        let app = App::launch("ui-real-claude-error", launch).await;
+        let project = app.project("down");
+        let id = app
+            .launch_from_form(&project, "e2e api error", "Say hello")
+            .await;
+        let page = wait_task_end_shown(&app, id, Duration::from_secs(40)).await;
+        assert_eq!(page.status.as_deref(), Some("failed"), "{page:#?}");
+        let shown = app.text_of(&tid("result-text")).await.unwrap_or_default();
+        assert!(
+            shown.contains("API Error: 500") && shown.contains("the mock is down"),
+            "{shown:?}"
+        );
+
+        let transcript =
+            fs::read_to_string(project.join(format!(".claude-tasks/task-{id}-output.md")))
+                .expect("the transcript file");
+        assert!(transcript.contains("**Status:** failed"), "{transcript}");
+        assert!(transcript.contains("the mock is down"), "{transcript}");
+
+        let note = wait_note(&app, "e2e api error").await;
+        summary_secs(&note.summary, "✗ Failed: e2e api error");
+        assert!(
+            note.body.contains("API Error: 500") && note.body.contains("the mock is down"),
+            "{note:#?}"
+        );
+        app.finish().await;
+        drop(mock);
+    })
+    .await;
+}
