@@ -58,6 +58,11 @@ pub fn parse_line(line: &str) -> Vec<Entry> {
         .unwrap_or_default();
     match kind {
         "system" => vec![system_entry(&value)],
+        // claude reports an API error twice: as a synthetic assistant message and in the result
+        // line. The result says it once, with the facts.
+        "assistant" if value.get("is_api_error_message").and_then(Value::as_bool) == Some(true) => {
+            Vec::new()
+        }
         "assistant" => content_blocks(&value)
             .iter()
             .filter_map(assistant_block)
@@ -330,6 +335,11 @@ mod tests {
         assert_eq!(
             render(&parse_line(retry)[0]),
             "· API error 529 (overloaded), retry 1 of 2 in 0.6s"
+        );
+        let synthetic = r#"{"type":"assistant","message":{"model":"<synthetic>","content":[{"type":"text","text":"API Error: 529 overloaded"}]},"error":"server_error","is_api_error_message":true,"api_error_status":529}"#;
+        assert!(
+            parse_line(synthetic).is_empty(),
+            "the result line says it, once"
         );
         let lost = r#"{"type":"result","subtype":"error_during_execution","duration_ms":0,"is_error":true,"num_turns":0,"session_id":"f5","total_cost_usd":0,"errors":["No conversation found with session ID: f5"],"result_index":0}"#;
         let result = result_of(lost).expect("a result line");
