@@ -180,3 +180,32 @@ fn init_logging(dir: &std::path::Path) -> Option<tracing_appender::non_blocking:
         .try_init();
     guard
 }
+
+/// Task records for unit tests.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use supervisor::{TaskId, TaskRecord, TaskStatus};
+
+    /// A task with nothing but an id, a status and a name; tests set what else they need.
+    pub fn task(id: u64, status: TaskStatus, name: &str) -> TaskRecord {
+        TaskRecord {
+            id: TaskId(id),
+            name: name.into(),
+            prompt: String::new(),
+            project_dir: "/p".into(),
+            options: Default::default(),
+            status,
+            created_at_ms: id,
+            started_at_ms: None,
+            finished_at_ms: None,
+            exit: None,
+            error: None,
+            result: None,
+            session_id: None,
+            follow_up_of: None,
+            owner: None,
+            shim: None,
+            line_count: 0,
+        }
+    }
+}

@@ -138,27 +138,14 @@ pub fn task_finished(app: &AppHandle, task: &TaskRecord, now_ms: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use supervisor::{ExitInfo, ResultSummary, TaskId, TaskOptions};
+    use supervisor::{ExitInfo, ResultSummary};
 
     fn task(status: TaskStatus) -> TaskRecord {
         TaskRecord {
-            id: TaskId(3),
-            name: "Fix login".into(),
-            prompt: "p".into(),
-            project_dir: "/p".into(),
-            options: TaskOptions::default(),
-            status,
-            created_at_ms: 0,
             started_at_ms: Some(1_000),
             finished_at_ms: Some(66_000),
             exit: Some(ExitInfo::Code(1)),
-            error: None,
-            result: None,
-            session_id: None,
-            follow_up_of: None,
-            owner: None,
-            shim: None,
-            line_count: 0,
+            ..crate::fixtures::task(3, status, "Fix login")
         }
     }
 

@@ -292,27 +292,7 @@ mod tests {
         assert_eq!(TrayAction::parse("task:show:x"), None);
     }
 
-    fn task(id: u64, status: TaskStatus, name: &str) -> TaskRecord {
-        TaskRecord {
-            id: TaskId(id),
-            name: name.into(),
-            prompt: String::new(),
-            project_dir: "/p".into(),
-            options: Default::default(),
-            status,
-            created_at_ms: id,
-            started_at_ms: None,
-            finished_at_ms: None,
-            exit: None,
-            error: None,
-            result: None,
-            session_id: None,
-            follow_up_of: None,
-            owner: None,
-            shim: None,
-            line_count: 0,
-        }
-    }
+    use crate::fixtures::task;
 
     #[test]
     fn menu_model_counts_lists_and_shortens() {
