@@ -12,6 +12,7 @@ use supervisor::{TaskRecord, TaskStatus};
 use tauri::AppHandle;
 
 use supervisor::text::{duration, shorten};
+use supervisor::transcript::denied_text;
 
 use crate::lifecycle;
 use crate::models::Navigate;
@@ -57,9 +58,22 @@ impl Note {
                 .or_else(|| task.exit.map(|e| format!("The agent ended with {e}.")))
                 .unwrap_or_else(|| "The task failed.".to_owned()),
         };
+        let mut body = shorten(body.trim(), BODY_CHARS);
+        // Refused tools do not fail a task, but the user should know before trusting it.
+        if let Some(denied) = task
+            .result
+            .as_ref()
+            .map(|r| r.denied_tools)
+            .filter(|n| *n > 0)
+        {
+            body.push_str(&format!(
+                "\n({} by the permission mode)",
+                denied_text(denied)
+            ));
+        }
         Some(Note {
             summary: format!("{mark} {word}: {} ({took})", task.name),
-            body: shorten(body.trim(), BODY_CHARS),
+            body,
         })
     }
 }
@@ -187,6 +201,17 @@ mod tests {
             Note::for_task(&task(TaskStatus::Cancelled), 0),
             None,
             "no notice for a cancel"
+        );
+
+        let mut refused = task(TaskStatus::Completed);
+        refused.result = Some(ResultSummary {
+            text: "Could not write it.".into(),
+            denied_tools: 2,
+            ..ResultSummary::default()
+        });
+        assert_eq!(
+            Note::for_task(&refused, 0).expect("a note").body,
+            "Could not write it.\n(2 tools refused by the permission mode)"
         );
 
         let mut long = task(TaskStatus::Completed);

@@ -6,7 +6,7 @@ import { backend, calledWith, defaults, emitEvent, renderApp, task, textLine } f
 
 const TASKS = [
   task({ id: 3, name: 'Running one', status: 'running', finished_at_ms: null, exit: null, line_count: 4 }),
-  task({ id: 2, name: 'Done one', status: 'completed', result: { is_error: false, subtype: 'success', text: 'All good.\nmore', cost_usd: 0.04213, session_cost_usd: 0.04213, num_turns: 3, duration_ms: 5000, session_id: 's' } }),
+  task({ id: 2, name: 'Done one', status: 'completed', result: { is_error: false, subtype: 'success', text: 'All good.\nmore', cost_usd: 0.04213, session_cost_usd: 0.04213, num_turns: 3, denied_tools: 0, duration_ms: 5000, session_id: 's' } }),
   task({ id: 1, name: 'Failed one', status: 'failed', project_dir: '/home/u/other', error: 'the project folder /x does not exist' }),
 ];
 

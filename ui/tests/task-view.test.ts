@@ -99,7 +99,7 @@ describe('task view', () => {
         ]),
         line(2, [{ kind: 'toolResult', toolUseId: 't1', text: 'a\nb\nc', isError: true }]),
         { seq: 3, stream: 'tasktray', text: 'agent missing', continued: false, entries: [{ kind: 'plain', text: 'agent missing' }] },
-        line(4, [{ kind: 'result', is_error: false, subtype: 'success', text: 'All done', cost_usd: 0.5, session_cost_usd: 0.5, num_turns: 2, duration_ms: 2500, session_id: 's-1' }]),
+        line(4, [{ kind: 'result', is_error: false, subtype: 'success', text: 'All done', cost_usd: 0.5, session_cost_usd: 0.5, num_turns: 2, denied_tools: 0, duration_ms: 2500, session_id: 's-1' }]),
       ]),
     );
     expect(screen.getByText('Bash').closest('button')?.textContent).toContain('ls -la');

@@ -199,6 +199,9 @@ pub struct ResultSummary {
     /// The session's cost so far, as the agent reported it.
     pub session_cost_usd: Option<f64>,
     pub num_turns: Option<u64>,
+    /// Tool calls the permission mode refused: `-p` cannot ask, so the agent goes on without
+    /// them and still ends in "success".
+    pub denied_tools: u64,
     pub duration_ms: Option<u64>,
     pub session_id: Option<String>,
 }

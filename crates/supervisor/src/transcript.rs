@@ -118,6 +118,10 @@ fn summary(value: &Value) -> ResultSummary {
         cost_usd: value.get("total_cost_usd").and_then(Value::as_f64),
         session_cost_usd: value.get("total_cost_usd").and_then(Value::as_f64),
         num_turns: value.get("num_turns").and_then(Value::as_u64),
+        denied_tools: value
+            .get("permission_denials")
+            .and_then(Value::as_array)
+            .map_or(0, |denials| denials.len() as u64),
         duration_ms: value.get("duration_ms").and_then(Value::as_u64),
         session_id: value
             .get("session_id")
@@ -277,6 +281,11 @@ pub fn render(entry: &Entry) -> String {
     }
 }
 
+/// `1 tool refused`, `2 tools refused`: calls the permission mode did not allow.
+pub fn denied_text(count: u64) -> String {
+    format!("{count} tool{} refused", if count == 1 { "" } else { "s" })
+}
+
 fn render_result(r: &ResultSummary) -> String {
     let mut facts = Vec::new();
     if let Some(ms) = r.duration_ms {
@@ -287,6 +296,9 @@ fn render_result(r: &ResultSummary) -> String {
     }
     if let Some(cost) = r.cost_usd {
         facts.push(format!("${cost:.4}"));
+    }
+    if r.denied_tools > 0 {
+        facts.push(denied_text(r.denied_tools));
     }
     let facts = if facts.is_empty() {
         String::new()
@@ -335,6 +347,13 @@ mod tests {
         assert_eq!(
             render(&parse_line(retry)[0]),
             "· API error 529 (overloaded), retry 1 of 2 in 0.6s"
+        );
+        let refused = r#"{"permission_denials":[{"tool_name":"Bash","tool_use_id":"t","tool_input":{"command":"echo x > denied.txt"}}],"is_error":false,"num_turns":2,"subtype":"success","result":"I could not write it.","type":"result"}"#;
+        let result = result_of(refused).expect("a result line");
+        assert_eq!(result.denied_tools, 1);
+        assert_eq!(
+            render(&Entry::Result(result)),
+            "✓ done (2 turns, 1 tool refused)"
         );
         let synthetic = r#"{"type":"assistant","message":{"model":"<synthetic>","content":[{"type":"text","text":"API Error: 529 overloaded"}]},"error":"server_error","is_api_error_message":true,"api_error_status":529}"#;
         assert!(

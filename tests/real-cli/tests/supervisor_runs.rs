@@ -702,6 +702,7 @@ async fn a_tool_refused_in_default_permission_mode_is_shown_and_nothing_is_writt
         let output = sup.output_text(done.id).expect("output");
         // -p cannot ask: the tool is refused, claude goes on and ends normally.
         assert_eq!(done.status, TaskStatus::Completed, "{output}");
+        assert_eq!(done.result.as_ref().map(|r| r.denied_tools), Some(1), "counted in the summary");
         assert!(!project.join("refused.txt").exists());
         let entries = entries(&sup, done.id);
         assert!(

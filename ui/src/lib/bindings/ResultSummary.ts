@@ -12,4 +12,9 @@ cost_usd: number | null,
 /**
  * The session's cost so far, as the agent reported it.
  */
-session_cost_usd: number | null, num_turns: number | null, duration_ms: number | null, session_id: string | null, };
+session_cost_usd: number | null, num_turns: number | null, 
+/**
+ * Tool calls the permission mode refused: `-p` cannot ask, so the agent goes on without
+ * them and still ends in "success".
+ */
+denied_tools: number, duration_ms: number | null, session_id: string | null, };
