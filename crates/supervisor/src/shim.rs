@@ -219,10 +219,7 @@ impl Tree {
                 if left.is_empty() && agent_status.is_some() {
                     break;
                 }
-                let stop = stopping.get_or_insert_with(|| Stopping {
-                    deadline: Instant::now() + self.grace,
-                    termed: Vec::new(),
-                });
+                let stop = stopping.get_or_insert_with(|| self.begin_stop());
                 if Instant::now() >= stop.deadline {
                     procfs::signal_all(&left, Signal::SIGKILL);
                 } else {
