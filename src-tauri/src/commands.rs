@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use supervisor::{report, SpawnRequest, TaskId, TaskRecord};
+use supervisor::{report, Approval, Decision, SpawnRequest, TaskId, TaskRecord};
 use tauri::{AppHandle, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 use tauri_plugin_dialog::DialogExt;
@@ -71,8 +71,43 @@ pub fn task_log_page(
 }
 
 #[tauri::command]
-pub fn spawn_task(state: State<'_, AppState>, request: SpawnRequest) -> IpcResult<TaskId> {
+pub fn spawn_task(state: State<'_, AppState>, mut request: SpawnRequest) -> IpcResult<TaskId> {
+    // The tools Settings always allows join the task's own.
+    let always = supervisor::tool_rules(&state.settings().allowed_tools);
+    for rule in always {
+        if !request.options.allowed_tools.contains(&rule) {
+            request.options.allowed_tools.push(rule);
+        }
+    }
     Ok(state.supervisor.spawn(request)?)
+}
+
+/// Every request of every task that waits for the user, oldest first.
+#[tauri::command]
+pub fn pending_approvals(state: State<'_, AppState>) -> Vec<Approval> {
+    state.supervisor.pending_approvals()
+}
+
+#[tauri::command]
+pub fn answer_approval(
+    state: State<'_, AppState>,
+    id: TaskId,
+    request_id: String,
+    decision: Decision,
+) -> IpcResult<()> {
+    Ok(state.supervisor.answer(id, &request_id, decision)?)
+}
+
+/// A message into a running task's session (steering).
+#[tauri::command]
+pub fn send_message(state: State<'_, AppState>, id: TaskId, message: String) -> IpcResult<()> {
+    Ok(state.supervisor.send(id, &message)?)
+}
+
+/// Stops the task's current turn; the task then waits for a new instruction.
+#[tauri::command]
+pub fn interrupt_task(state: State<'_, AppState>, id: TaskId) -> IpcResult<()> {
+    Ok(state.supervisor.interrupt(id)?)
 }
 
 #[tauri::command]

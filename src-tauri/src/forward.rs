@@ -162,6 +162,16 @@ impl Forwarder {
             Event::PersistFailed { message, .. } => {
                 (ChangeKind::PersistFailed, Some(message.clone()))
             }
+            Event::StatusChanged { status, .. } => {
+                (ChangeKind::StatusChanged, Some(status.to_string()))
+            }
+            Event::ApprovalRequested { approval, .. } => (
+                ChangeKind::ApprovalRequested,
+                Some(approval.request_id.clone()),
+            ),
+            Event::ApprovalResolved { request_id, .. } => {
+                (ChangeKind::ApprovalResolved, Some(request_id.clone()))
+            }
             _ => return,
         };
         if let Err(e) = self.app.emit(
@@ -178,9 +188,18 @@ impl Forwarder {
             return;
         }
         tray::refresh(&self.app);
+        let notifications = self.app.state::<AppState>().settings().notifications;
+        match &event {
+            Event::ApprovalRequested { approval, .. } if notifications => {
+                notify::approval_requested(&self.app, approval);
+            }
+            Event::ApprovalResolved { request_id, .. } => {
+                notify::approval_resolved(&self.app, task, request_id);
+            }
+            _ => {}
+        }
         if event.is_finish() {
             self.formats.remove(&task);
-            let notifications = self.app.state::<AppState>().settings().notifications;
             if let (true, Some(record)) = (notifications, self.supervisor.get(task)) {
                 notify::task_finished(&self.app, &record, self.supervisor.now_ms());
             }

@@ -22,7 +22,8 @@ impl LineView {
     pub fn new(line: &OutputLine, format: OutputFormat) -> Self {
         let text: &str = &line.text;
         let entries = match (format, line.stream) {
-            (OutputFormat::StreamJson, Stream::Stdout) if !line.continued => {
+            // Tasktray's own lines of a two-way task (answers, messages) are JSON too.
+            (OutputFormat::StreamJson, Stream::Stdout | Stream::Tasktray) if !line.continued => {
                 transcript::parse_line(text)
             }
             _ => vec![Entry::Plain {
@@ -75,6 +76,11 @@ pub struct Settings {
     pub ring_lines: u32,
     /// Seconds between SIGTERM and SIGKILL when a task is cancelled.
     pub grace_secs: f64,
+    /// Minutes a request waits for an answer before it is denied (also how long a task whose
+    /// turn was stopped waits for a new instruction); 0 waits as long as the task runs.
+    pub approval_timeout_mins: u32,
+    /// Tools every task may use without asking, as typed (`Read Grep Bash(git log *)`).
+    pub allowed_tools: String,
 }
 
 impl Default for Settings {
@@ -82,12 +88,14 @@ impl Default for Settings {
         Settings {
             agent_path: None,
             default_format: OutputFormat::StreamJson,
-            default_permission_mode: PermissionMode::BypassPermissions,
+            default_permission_mode: PermissionMode::Default,
             default_model: None,
             keep_session_by_default: false,
             notifications: true,
             ring_lines: supervisor::DEFAULT_RING_LINES as u32,
             grace_secs: supervisor::DEFAULT_GRACE.as_secs_f64(),
+            approval_timeout_mins: (supervisor::DEFAULT_APPROVAL_TIMEOUT.as_secs() / 60) as u32,
+            allowed_tools: String::new(),
         }
     }
 }
@@ -118,6 +126,12 @@ pub enum ChangeKind {
     Cancelled,
     Removed,
     PersistFailed,
+    /// Running <-> waiting for the user.
+    StatusChanged,
+    /// The agent asks before a tool: re-read the open requests (`message` is the request id).
+    ApprovalRequested,
+    /// A request was answered, timed out or withdrawn (`message` is the request id).
+    ApprovalResolved,
 }
 
 /// `task://output`: new lines of one task, batched.

@@ -1,15 +1,23 @@
-//! Desktop notifications when a task completes or fails (never for one the user cancelled).
+//! Desktop notifications when a task completes or fails (never for one the user cancelled),
+//! and for each request of an agent that waits for the user, with Allow, Deny and Show. A
+//! request's notification is closed when it is resolved elsewhere (the window, the tray,
+//! `taskctl`, the timeout).
 //!
 //! Each notification lives in its own small tokio task that holds the handle, and with it the
 //! D-Bus connection, until the user acts on it or it closes: GNOME drops a notification whose
 //! sender went away, and the "Show" action needs the connection to arrive. Every call to the
 //! server is bounded: a server that never answers is logged and never blocks the app.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use notify_rust::{Notification, NotificationResponse, Timeout};
-use supervisor::{TaskRecord, TaskStatus};
-use tauri::AppHandle;
+use notify_rust::{Notification, NotificationResponse, Timeout, Urgency};
+use supervisor::{Approval, Decision, TaskId, TaskRecord, TaskStatus};
+use tauri::{AppHandle, Manager};
+use tokio_util::sync::CancellationToken;
+
+use crate::state::AppState;
 
 use supervisor::text::{duration, shorten};
 use supervisor::transcript::denied_text;
@@ -47,8 +55,9 @@ impl Note {
                 .filter(|t| !t.trim().is_empty())
                 .unwrap_or_else(|| "The task finished.".to_owned()),
             _ => task
-                .error
+                .failure
                 .clone()
+                .or_else(|| task.error.clone())
                 .or_else(|| {
                     task.result
                         .as_ref()
@@ -66,10 +75,7 @@ impl Note {
             .map(|r| r.denied_tools)
             .filter(|n| *n > 0)
         {
-            body.push_str(&format!(
-                "\n({} by the permission mode)",
-                denied_text(denied)
-            ));
+            body.push_str(&format!("\n({})", denied_text(denied)));
         }
         Some(Note {
             summary: format!("{mark} {word}: {} ({took})", task.name),
@@ -149,10 +155,149 @@ pub fn task_finished(app: &AppHandle, task: &TaskRecord, now_ms: u64) {
     });
 }
 
+/// The title and body of a request's notification.
+pub fn approval_note(approval: &Approval) -> Note {
+    let verb = if approval.tool == "Bash" {
+        "run"
+    } else {
+        "use"
+    };
+    let mut body = shorten(&approval.summary(), BODY_CHARS);
+    if let Some(path) = &approval.blocked_path {
+        body.push_str(&format!("\n(touches {path})"));
+    }
+    Note {
+        summary: format!("Task #{} asks to {verb} {}", approval.task, approval.tool),
+        body,
+    }
+}
+
+/// Open request notifications, by task and request id: cancelling the token closes it.
+fn open_requests() -> &'static Mutex<HashMap<(TaskId, String), CancellationToken>> {
+    static OPEN: OnceLock<Mutex<HashMap<(TaskId, String), CancellationToken>>> = OnceLock::new();
+    OPEN.get_or_init(Mutex::default)
+}
+
+fn lock_open() -> std::sync::MutexGuard<'static, HashMap<(TaskId, String), CancellationToken>> {
+    open_requests()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Shows a request's notification: Allow and Deny answer it, Show (or a click, on servers
+/// without actions) opens the task.
+pub fn approval_requested(app: &AppHandle, approval: &Approval) {
+    let note = approval_note(approval);
+    let (task, request_id) = (approval.task, approval.request_id.clone());
+    let closed = CancellationToken::new();
+    lock_open().insert((task, request_id.clone()), closed.clone());
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let body = if body_markup().await {
+            escape_markup(&note.body)
+        } else {
+            note.body.clone()
+        };
+        let mut notification = Notification::new();
+        notification
+            .appname("Tasktray")
+            .summary(&note.summary)
+            .body(&body)
+            .icon("dialog-question")
+            .action("default", "Show")
+            .action("allow", "Allow")
+            .action("deny", "Deny")
+            .action("show", "Show")
+            .urgency(Urgency::Critical)
+            .timeout(Timeout::Never);
+        let shown = tokio::time::timeout(SHOW_TIMEOUT, notification.show_async()).await;
+        let handle = match shown {
+            Ok(Ok(handle)) => Some(handle),
+            Ok(Err(e)) => {
+                tracing::warn!("request notification of task {task} not shown: {e}");
+                None
+            }
+            Err(_) => {
+                tracing::warn!("notification server did not answer within {SHOW_TIMEOUT:?}");
+                None
+            }
+        };
+        if let Some(handle) = handle {
+            tracing::info!("notified: {}", note.summary);
+            let act = |response: &NotificationResponse| {
+                let action = match response {
+                    NotificationResponse::Default => "show",
+                    NotificationResponse::Action(action) => action.as_str(),
+                    _ => return,
+                };
+                let decision = match action {
+                    "allow" => Decision::Allow,
+                    "deny" => Decision::Deny { message: None },
+                    _ => {
+                        lifecycle::navigate(&app, Navigate::Task { id: task });
+                        return;
+                    }
+                };
+                let state = app.state::<AppState>();
+                if let Err(e) = state.supervisor.answer(task, &request_id, decision) {
+                    tracing::warn!("answer from a notification of task {task}: {e}");
+                }
+            };
+            // Both branches are cancel-safe: the wait only listens, and the token can be
+            // polled again.
+            tokio::select! {
+                () = handle.wait_for_action_async(act) => {}
+                () = closed.cancelled() => {
+                    let close = handle.close_async();
+                    if tokio::time::timeout(SHOW_TIMEOUT, close).await.is_err() {
+                        tracing::warn!("notification server did not close a request in time");
+                    }
+                }
+                () = tokio::time::sleep(KEEP_FOR) => {}
+            }
+        }
+        lock_open().remove(&(task, request_id));
+    });
+}
+
+/// Closes a request's notification: it was answered, timed out or withdrawn.
+pub fn approval_resolved(_app: &AppHandle, task: TaskId, request_id: &str) {
+    if let Some(closed) = lock_open().remove(&(task, request_id.to_owned())) {
+        closed.cancel();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use supervisor::{ExitInfo, ResultSummary};
+
+    #[test]
+    fn a_request_says_who_asks_for_what() {
+        let approval = Approval {
+            task: TaskId(3),
+            request_id: "r".into(),
+            tool: "Bash".into(),
+            input: serde_json::json!({"command": "echo made > made.txt"}),
+            description: None,
+            suggestions: Vec::new(),
+            blocked_path: Some("/p/made.txt".into()),
+            requested_at_ms: 0,
+            expires_at_ms: None,
+        };
+        let note = approval_note(&approval);
+        assert_eq!(note.summary, "Task #3 asks to run Bash");
+        assert_eq!(note.body, "echo made > made.txt\n(touches /p/made.txt)");
+        let write = Approval {
+            tool: "Write".into(),
+            input: serde_json::json!({"file_path": "/p/new.txt", "content": "hi"}),
+            blocked_path: None,
+            ..approval
+        };
+        let note = approval_note(&write);
+        assert_eq!(note.summary, "Task #3 asks to use Write");
+        assert_eq!(note.body, "/p/new.txt");
+    }
 
     fn task(status: TaskStatus) -> TaskRecord {
         TaskRecord {
@@ -211,7 +356,7 @@ mod tests {
         });
         assert_eq!(
             Note::for_task(&refused, 0).expect("a note").body,
-            "Could not write it.\n(2 tools refused by the permission mode)"
+            "Could not write it.\n(2 tools refused)"
         );
 
         let mut long = task(TaskStatus::Completed);

@@ -15,6 +15,8 @@ const VERSION: u32 = 1;
 /// Bounds of the numeric settings, also shown by the UI.
 pub const RING_LINES: std::ops::RangeInclusive<u32> = 100..=100_000;
 pub const GRACE_SECS: std::ops::RangeInclusive<f64> = 0.5..=120.0;
+/// A day at most; 0 means "as long as the task runs".
+pub const APPROVAL_TIMEOUT_MINS: std::ops::RangeInclusive<u32> = 0..=1440;
 
 #[derive(Serialize, Deserialize)]
 struct Stored {
@@ -68,6 +70,17 @@ pub fn validate(mut settings: Settings) -> Result<Settings, IpcError> {
             ),
         ));
     }
+    if !APPROVAL_TIMEOUT_MINS.contains(&settings.approval_timeout_mins) {
+        return Err(IpcError::new(
+            "InvalidSettings",
+            format!(
+                "the time to answer a request must be {} to {} minutes (0: no limit)",
+                APPROVAL_TIMEOUT_MINS.start(),
+                APPROVAL_TIMEOUT_MINS.end()
+            ),
+        ));
+    }
+    settings.allowed_tools = supervisor::tool_rules(&settings.allowed_tools).join(" ");
     settings.agent_path = settings
         .agent_path
         .map(|p| p.trim().to_owned())
@@ -116,6 +129,10 @@ pub fn apply(settings: &Settings, config: &mut SupervisorConfig) {
     config.agent = AgentSearch::from_env(settings.agent_path.as_ref().map(PathBuf::from));
     config.ring_lines = settings.ring_lines as usize;
     config.grace = Duration::from_secs_f64(settings.grace_secs);
+    config.approval_timeout = match settings.approval_timeout_mins {
+        0 => None,
+        mins => Some(Duration::from_secs(u64::from(mins) * 60)),
+    };
 }
 
 /// Applies settings to a running supervisor.

@@ -1,9 +1,9 @@
 //! The tray icon and its menu. On Linux the tray delivers no clicks, only menu events, so
 //! every action is in the menu. The menu is rebuilt whenever a task changes.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 
-use supervisor::{TaskId, TaskRecord, TaskStatus};
+use supervisor::{Approval, Decision, TaskId, TaskRecord, TaskStatus};
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuBuilder, MenuItem, SubmenuBuilder};
 use tauri::tray::TrayIconBuilder;
@@ -18,11 +18,23 @@ const TRAY_ID: &str = "tasktray";
 const RECENT: usize = 5;
 /// Running tasks listed by name; more are summarized.
 const RUNNING_SHOWN: usize = 10;
+/// Open requests listed; more are summarized.
+const WAITING_SHOWN: usize = 10;
 
-static ICON_RUNNING: AtomicBool = AtomicBool::new(false);
+/// The icon shown now, as [`IconState`] `as u8`.
+static ICON: AtomicU8 = AtomicU8::new(IconState::Idle as u8);
+
+/// The tray icon: nothing running, tasks running, or a task waiting for the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum IconState {
+    Idle,
+    Running,
+    Waiting,
+}
 
 /// What a menu item does. Menu ids are parsed into this, so the mapping is testable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TrayAction {
     NewTask,
     Show,
@@ -30,10 +42,12 @@ pub enum TrayAction {
     Quit,
     ShowTask(TaskId),
     CancelTask(TaskId),
+    Allow(TaskId, String),
+    Deny(TaskId, String),
 }
 
 impl TrayAction {
-    pub fn id(self) -> String {
+    pub fn id(&self) -> String {
         match self {
             TrayAction::NewTask => "new".into(),
             TrayAction::Show => "show".into(),
@@ -41,6 +55,8 @@ impl TrayAction {
             TrayAction::Quit => "quit".into(),
             TrayAction::ShowTask(id) => format!("task:show:{id}"),
             TrayAction::CancelTask(id) => format!("task:cancel:{id}"),
+            TrayAction::Allow(id, request) => format!("request:allow:{id}:{request}"),
+            TrayAction::Deny(id, request) => format!("request:deny:{id}:{request}"),
         }
     }
 
@@ -51,6 +67,16 @@ impl TrayAction {
             "settings" => TrayAction::Settings,
             "quit" => TrayAction::Quit,
             other => {
+                if let Some(rest) = other.strip_prefix("request:") {
+                    let (verb, rest) = rest.split_once(':')?;
+                    let (task, request) = rest.split_once(':')?;
+                    let (task, request) = (task.parse().ok()?, request.to_owned());
+                    return match verb {
+                        "allow" => Some(TrayAction::Allow(task, request)),
+                        "deny" => Some(TrayAction::Deny(task, request)),
+                        _ => None,
+                    };
+                }
                 let (verb, task) = other.strip_prefix("task:")?.split_once(':')?;
                 let task = task.parse().ok()?;
                 match verb {
@@ -68,6 +94,7 @@ pub trait Shell {
     fn show(&self);
     fn navigate(&self, to: Navigate);
     fn cancel(&self, id: TaskId);
+    fn answer(&self, id: TaskId, request_id: &str, decision: Decision);
     fn quit(&self);
 }
 
@@ -79,6 +106,10 @@ pub fn perform(action: TrayAction, shell: &impl Shell) {
         TrayAction::Quit => shell.quit(),
         TrayAction::ShowTask(id) => shell.navigate(Navigate::Task { id }),
         TrayAction::CancelTask(id) => shell.cancel(id),
+        TrayAction::Allow(id, request) => shell.answer(id, &request, Decision::Allow),
+        TrayAction::Deny(id, request) => {
+            shell.answer(id, &request, Decision::Deny { message: None });
+        }
     }
 }
 
@@ -96,6 +127,12 @@ impl Shell for AppShell<'_> {
             tracing::warn!("tray: cannot cancel task {id}: {e}");
         }
     }
+    fn answer(&self, id: TaskId, request_id: &str, decision: Decision) {
+        let state = self.0.state::<AppState>();
+        if let Err(e) = state.supervisor.answer(id, request_id, decision) {
+            tracing::warn!("tray: cannot answer task {id}: {e}");
+        }
+    }
     fn quit(&self) {
         lifecycle::quit(self.0);
     }
@@ -105,23 +142,51 @@ impl Shell for AppShell<'_> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MenuModel {
     pub header: String,
+    /// Open requests: the task, the request id, and the label (`#3 Bash: echo made`).
+    pub waiting: Vec<(TaskId, String, String)>,
+    pub more_waiting: usize,
+    /// Tasks waiting for a new instruction after their turn was stopped.
+    pub idle_waiting: usize,
     pub running: Vec<(TaskId, String)>,
     pub more_running: usize,
     pub recent: Vec<(TaskId, String)>,
 }
 
 impl MenuModel {
-    /// `tasks` newest first, as the supervisor lists them.
-    pub fn new(tasks: &[TaskRecord]) -> Self {
+    /// `tasks` newest first, as the supervisor lists them; `approvals` oldest first.
+    pub fn new(tasks: &[TaskRecord], approvals: &[Approval]) -> Self {
         let active: Vec<&TaskRecord> = tasks.iter().filter(|t| t.status.is_active()).collect();
         let finished: Vec<&TaskRecord> = tasks.iter().filter(|t| !t.status.is_active()).collect();
-        let header = match active.len() {
+        let mut header = match active.len() {
             0 => format!("No task running · {} finished", finished.len()),
             1 => format!("1 task running · {} finished", finished.len()),
             n => format!("{n} tasks running · {} finished", finished.len()),
         };
+        let asking: Vec<TaskId> = approvals.iter().map(|a| a.task).collect();
+        let idle_waiting = active
+            .iter()
+            .filter(|t| t.status == TaskStatus::Waiting && !asking.contains(&t.id))
+            .count();
+        let needs_you = approvals.len() + idle_waiting;
+        if needs_you > 0 {
+            header.push_str(&format!(" · {needs_you} waiting for you"));
+        }
         MenuModel {
             header,
+            waiting: approvals
+                .iter()
+                .take(WAITING_SHOWN)
+                .map(|a| {
+                    let what = supervisor::text::shorten(&a.summary(), 40);
+                    (
+                        a.task,
+                        a.request_id.clone(),
+                        format!("#{} {}: {what}", a.task, a.tool),
+                    )
+                })
+                .collect(),
+            more_waiting: approvals.len().saturating_sub(WAITING_SHOWN),
+            idle_waiting,
             running: active
                 .iter()
                 .take(RUNNING_SHOWN)
@@ -141,8 +206,14 @@ impl MenuModel {
         }
     }
 
-    pub fn is_running(&self) -> bool {
-        !self.running.is_empty()
+    pub fn icon(&self) -> IconState {
+        if !self.waiting.is_empty() || self.idle_waiting > 0 {
+            IconState::Waiting
+        } else if !self.running.is_empty() {
+            IconState::Running
+        } else {
+            IconState::Idle
+        }
     }
 }
 
@@ -169,6 +240,42 @@ fn build_menu(app: &AppHandle, model: &MenuModel) -> tauri::Result<Menu<Wry>> {
         .separator()
         .item(&item(TrayAction::NewTask, "New task…")?)
         .item(&item(TrayAction::Show, "Show Tasktray")?);
+
+    let waiting_count = model.waiting.len() + model.more_waiting + model.idle_waiting;
+    if waiting_count > 0 {
+        let mut waiting = SubmenuBuilder::new(app, format!("Waiting for you ({waiting_count})"));
+        for (id, request, label) in &model.waiting {
+            let request = SubmenuBuilder::new(app, label)
+                .item(&item(TrayAction::Allow(*id, request.clone()), "Allow")?)
+                .item(&item(TrayAction::Deny(*id, request.clone()), "Deny")?)
+                .item(&item(TrayAction::ShowTask(*id), "Show")?)
+                .build()?;
+            waiting = waiting.item(&request);
+        }
+        if model.more_waiting > 0 {
+            waiting = waiting.item(&MenuItem::with_id(
+                app,
+                "waiting:more",
+                format!("and {} more…", model.more_waiting),
+                false,
+                None::<&str>,
+            )?);
+        }
+        if model.idle_waiting > 0 {
+            let text = match model.idle_waiting {
+                1 => "1 stopped task waits for an instruction".to_owned(),
+                n => format!("{n} stopped tasks wait for an instruction"),
+            };
+            waiting = waiting.item(&MenuItem::with_id(
+                app,
+                "waiting:idle",
+                text,
+                false,
+                None::<&str>,
+            )?);
+        }
+        menu = menu.item(&waiting.build()?);
+    }
 
     let mut running = SubmenuBuilder::new(
         app,
@@ -221,22 +328,27 @@ fn build_menu(app: &AppHandle, model: &MenuModel) -> tauri::Result<Menu<Wry>> {
         .build()
 }
 
-fn icon(running: bool) -> tauri::Result<Image<'static>> {
-    let bytes: &[u8] = if running {
-        include_bytes!("../icons/tray-running.png")
-    } else {
-        include_bytes!("../icons/tray-idle.png")
+fn icon(state: IconState) -> tauri::Result<Image<'static>> {
+    let bytes: &[u8] = match state {
+        IconState::Idle => include_bytes!("../icons/tray-idle.png"),
+        IconState::Running => include_bytes!("../icons/tray-running.png"),
+        IconState::Waiting => include_bytes!("../icons/tray-waiting.png"),
     };
     Image::from_bytes(bytes)
 }
 
+fn model(app: &AppHandle) -> MenuModel {
+    let supervisor = &app.state::<AppState>().supervisor;
+    MenuModel::new(&supervisor.all(), &supervisor.pending_approvals())
+}
+
 /// Creates the tray icon.
 pub fn create(app: &AppHandle) -> tauri::Result<()> {
-    let model = MenuModel::new(&app.state::<AppState>().supervisor.all());
+    let model = model(app);
     let menu = build_menu(app, &model)?;
-    ICON_RUNNING.store(model.is_running(), Ordering::Relaxed);
+    ICON.store(model.icon() as u8, Ordering::Relaxed);
     TrayIconBuilder::with_id(TRAY_ID)
-        .icon(icon(model.is_running())?)
+        .icon(icon(model.icon())?)
         // Linux panels show no tooltip (the menu's first line carries the counts there), and a
         // title would be drawn as a label beside the icon, so none is set.
         .tooltip(format!("Tasktray: {}", model.header))
@@ -255,12 +367,13 @@ pub fn refresh(app: &AppHandle) {
     let Some(tray) = app.tray_by_id(TRAY_ID) else {
         return;
     };
-    let model = MenuModel::new(&app.state::<AppState>().supervisor.all());
+    let model = model(app);
     let result = build_menu(app, &model).and_then(|menu| {
         tray.set_menu(Some(menu))?;
         tray.set_tooltip(Some(format!("Tasktray: {}", model.header)))?;
-        if ICON_RUNNING.swap(model.is_running(), Ordering::Relaxed) != model.is_running() {
-            tray.set_icon(Some(icon(model.is_running())?))?;
+        let state = model.icon();
+        if ICON.swap(state as u8, Ordering::Relaxed) != state as u8 {
+            tray.set_icon(Some(icon(state)?))?;
         }
         Ok(())
     });
@@ -284,9 +397,12 @@ mod tests {
             TrayAction::Quit,
             TrayAction::ShowTask(TaskId(12)),
             TrayAction::CancelTask(TaskId(3)),
+            TrayAction::Allow(TaskId(3), "0c77c1b7-b507-4fb1".into()),
+            TrayAction::Deny(TaskId(4), "a:b".into()),
         ] {
             assert_eq!(TrayAction::parse(&action.id()), Some(action));
         }
+        assert_eq!(TrayAction::parse("request:maybe:1:x"), None);
         assert_eq!(TrayAction::parse("header"), None);
         assert_eq!(TrayAction::parse("task:explode:1"), None);
         assert_eq!(TrayAction::parse("task:show:x"), None);
@@ -296,7 +412,11 @@ mod tests {
 
     #[test]
     fn menu_model_counts_lists_and_shortens() {
-        assert_eq!(MenuModel::new(&[]).header, "No task running · 0 finished");
+        assert_eq!(
+            MenuModel::new(&[], &[]).header,
+            "No task running · 0 finished"
+        );
+        assert_eq!(MenuModel::new(&[], &[]).icon(), IconState::Idle);
         let long = "x".repeat(60);
         let mut tasks = vec![
             task(9, TaskStatus::Running, &long),
@@ -308,9 +428,9 @@ mod tests {
                 .rev()
                 .map(|i| task(i, TaskStatus::Completed, "done")),
         );
-        let model = MenuModel::new(&tasks);
+        let model = MenuModel::new(&tasks, &[]);
         assert_eq!(model.header, "2 tasks running · 7 finished");
-        assert!(model.is_running());
+        assert_eq!(model.icon(), IconState::Running);
         assert_eq!(model.running[0].0, TaskId(9));
         assert_eq!(
             model.running[0].1.chars().count(),
@@ -322,10 +442,45 @@ mod tests {
         assert_eq!(model.recent[1], (TaskId(6), "✓ #6 done".to_owned()));
 
         let many: Vec<_> = (0..13).map(|i| task(i, TaskStatus::Running, "r")).collect();
-        let model = MenuModel::new(&many);
+        let model = MenuModel::new(&many, &[]);
         assert_eq!(
             (model.running.len(), model.more_running),
             (RUNNING_SHOWN, 3)
+        );
+    }
+
+    #[test]
+    fn requests_come_first_and_turn_the_icon() {
+        let tasks = vec![
+            task(5, TaskStatus::Waiting, "stopped"),
+            task(4, TaskStatus::Waiting, "asks"),
+            task(3, TaskStatus::Running, "busy"),
+        ];
+        let approval = supervisor::Approval {
+            task: TaskId(4),
+            request_id: "r-1".into(),
+            tool: "Bash".into(),
+            input: serde_json::json!({"command": "echo made > made.txt"}),
+            description: None,
+            suggestions: Vec::new(),
+            blocked_path: None,
+            requested_at_ms: 0,
+            expires_at_ms: None,
+        };
+        let model = MenuModel::new(&tasks, &[approval]);
+        assert_eq!(model.icon(), IconState::Waiting);
+        assert_eq!(
+            model.waiting,
+            [(
+                TaskId(4),
+                "r-1".to_owned(),
+                "#4 Bash: echo made > made.txt".to_owned()
+            )]
+        );
+        assert_eq!(model.idle_waiting, 1, "task 5 waits for an instruction");
+        assert_eq!(
+            model.header,
+            "3 tasks running · 0 finished · 2 waiting for you"
         );
     }
 
@@ -342,6 +497,11 @@ mod tests {
         fn cancel(&self, id: TaskId) {
             self.0.borrow_mut().push(format!("cancel {id}"));
         }
+        fn answer(&self, id: TaskId, request_id: &str, decision: Decision) {
+            self.0
+                .borrow_mut()
+                .push(format!("answer {id} {request_id} {decision:?}"));
+        }
         fn quit(&self) {
             self.0.borrow_mut().push("quit".into());
         }
@@ -356,6 +516,8 @@ mod tests {
             "settings",
             "task:show:4",
             "task:cancel:4",
+            "request:allow:4:r-1",
+            "request:deny:4:r-2",
             "quit",
         ] {
             perform(TrayAction::parse(id).expect("known id"), &shell);
@@ -368,6 +530,8 @@ mod tests {
                 "navigate Settings",
                 "navigate Task { id: TaskId(4) }",
                 "cancel 4",
+                "answer 4 r-1 Allow",
+                "answer 4 r-2 Deny { message: None }",
                 "quit"
             ]
         );

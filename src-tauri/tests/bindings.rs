@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use supervisor::transcript::Entry;
-use supervisor::{SpawnRequest, TaskRecord};
+use supervisor::{Approval, Decision, SpawnRequest, TaskRecord};
 use tasktray::error::IpcError;
 use tasktray::models::{
     AgentInfo, LineView, Navigate, OutputPage, Settings, TaskChanged, TaskOutput, TaskResync,
@@ -20,7 +20,9 @@ fn generate(dir: &Path) {
     let cfg = ts_rs::Config::new()
         .with_out_dir(dir)
         .with_large_int("number");
-    let exports: [Export; 12] = [
+    let exports: [Export; 14] = [
+        Approval::export_all,
+        Decision::export_all,
         TaskRecord::export_all,
         SpawnRequest::export_all,
         Entry::export_all,

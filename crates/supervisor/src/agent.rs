@@ -117,6 +117,32 @@ fn is_executable_file(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+/// Tool rules as a user writes them (`Read Grep, Bash(git log *)`): split on commas and on
+/// spaces outside parentheses, so a rule keeps the spaces of its pattern.
+pub fn tool_rules(text: &str) -> Vec<String> {
+    let mut rules = Vec::new();
+    let mut depth = 0usize;
+    let mut current = String::new();
+    for c in text.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if (c == ',' || c.is_whitespace()) && depth == 0 {
+            if !current.is_empty() {
+                rules.push(std::mem::take(&mut current));
+            }
+        } else {
+            current.push(c);
+        }
+    }
+    if !current.is_empty() {
+        rules.push(current);
+    }
+    rules
+}
+
 /// How the prompt reaches the agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PromptInput {
@@ -125,15 +151,43 @@ pub enum PromptInput {
     /// On stdin, from a file: the prompt is too long for argv, or starts with `-` and would be
     /// taken for a flag.
     Stdin,
+    /// As the first user message of a two-way task, whatever its size.
+    Message,
 }
 
 /// The agent's argv (without the program) and how the prompt is passed.
 pub fn agent_args(prompt: &str, options: &TaskOptions) -> (Vec<OsString>, PromptInput) {
-    let mut args: Vec<OsString> = vec!["-p".into(), "--output-format".into()];
+    let mut args: Vec<OsString> = vec!["-p".into()];
+    if options.is_two_way() {
+        // The host protocol: messages in on stdin, questions out among the events.
+        args.extend(
+            [
+                "--input-format",
+                "stream-json",
+                "--permission-prompt-tool",
+                "stdio",
+                "--replay-user-messages",
+            ]
+            .map(OsString::from),
+        );
+    }
+    args.push("--output-format".into());
     args.push(options.format.as_str().into());
     if options.format == OutputFormat::StreamJson {
         // stream-json in print mode requires --verbose.
         args.push("--verbose".into());
+    }
+    let allowed: Vec<&str> = options
+        .allowed_tools
+        .iter()
+        .map(|t| t.trim())
+        .filter(|t| !t.is_empty())
+        .collect();
+    if !allowed.is_empty() {
+        // A list option: every rule its own argument (a rule may hold spaces), and another
+        // option right after it so the list ends before the prompt.
+        args.push("--allowedTools".into());
+        args.extend(allowed.into_iter().map(OsString::from));
     }
     args.push("--permission-mode".into());
     args.push(options.permission_mode.as_str().into());
@@ -148,7 +202,9 @@ pub fn agent_args(prompt: &str, options: &TaskOptions) -> (Vec<OsString>, Prompt
         args.push("--resume".into());
         args.push(session.into());
     }
-    let input = if prompt.len() > MAX_PROMPT_ARG_BYTES || prompt.starts_with('-') {
+    let input = if options.is_two_way() {
+        PromptInput::Message
+    } else if prompt.len() > MAX_PROMPT_ARG_BYTES || prompt.starts_with('-') {
         PromptInput::Stdin
     } else {
         args.push(prompt.into());
@@ -161,20 +217,60 @@ pub fn agent_args(prompt: &str, options: &TaskOptions) -> (Vec<OsString>, Prompt
 mod tests {
     use super::*;
 
-    #[test]
-    fn builds_the_documented_command() {
-        let (args, input) = agent_args("fix the bug", &TaskOptions::default());
-        let args: Vec<String> = args
-            .into_iter()
+    fn strings(args: Vec<OsString>) -> Vec<String> {
+        args.into_iter()
             .map(|a| a.into_string().unwrap_or_default())
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn builds_the_documented_two_way_command() {
+        let options = TaskOptions {
+            allowed_tools: vec!["Read".into(), "Bash(git *)".into(), " ".into()],
+            ..TaskOptions::default()
+        };
+        let (args, input) = agent_args("fix the bug", &options);
         assert_eq!(
-            args,
+            strings(args),
             [
                 "-p",
+                "--input-format",
+                "stream-json",
+                "--permission-prompt-tool",
+                "stdio",
+                "--replay-user-messages",
                 "--output-format",
                 "stream-json",
                 "--verbose",
+                "--allowedTools",
+                "Read",
+                "Bash(git *)",
+                "--permission-mode",
+                "default",
+                "--no-session-persistence",
+            ]
+        );
+        assert_eq!(
+            input,
+            PromptInput::Message,
+            "the prompt is a message, of any size"
+        );
+    }
+
+    #[test]
+    fn text_tasks_take_the_prompt_as_an_argument() {
+        let text = TaskOptions {
+            format: OutputFormat::Text,
+            permission_mode: crate::PermissionMode::BypassPermissions,
+            ..TaskOptions::default()
+        };
+        let (args, input) = agent_args("fix the bug", &text);
+        assert_eq!(
+            strings(args),
+            [
+                "-p",
+                "--output-format",
+                "text",
                 "--permission-mode",
                 "bypassPermissions",
                 "--no-session-persistence",
@@ -182,18 +278,20 @@ mod tests {
             ]
         );
         assert_eq!(input, PromptInput::Argument);
+        let long = "x".repeat(MAX_PROMPT_ARG_BYTES + 1);
+        assert_eq!(agent_args(&long, &text).1, PromptInput::Stdin);
+        let (args, input) = agent_args("--help me", &text);
+        assert_eq!(input, PromptInput::Stdin);
+        assert!(!args.iter().any(|a| a == "--help me"));
     }
 
     #[test]
-    fn long_or_dash_prompts_go_to_stdin() {
-        let long = "x".repeat(MAX_PROMPT_ARG_BYTES + 1);
+    fn tool_rules_keep_parenthesised_spaces() {
         assert_eq!(
-            agent_args(&long, &TaskOptions::default()).1,
-            PromptInput::Stdin
+            tool_rules("Read Grep,Bash(git log *)  Edit"),
+            ["Read", "Grep", "Bash(git log *)", "Edit"]
         );
-        let (args, input) = agent_args("--help me", &TaskOptions::default());
-        assert_eq!(input, PromptInput::Stdin);
-        assert!(!args.iter().any(|a| a == "--help me"));
+        assert!(tool_rules(" , ").is_empty());
     }
 
     #[test]

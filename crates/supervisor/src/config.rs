@@ -14,6 +14,9 @@ use crate::ring::{DEFAULT_RING_BYTES, DEFAULT_RING_LINES};
 /// Default time a cancelled tree gets between SIGTERM and SIGKILL.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 
+/// Default time a request waits for the user before it is denied.
+pub const DEFAULT_APPROVAL_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
 /// Wall-clock time, injected so tests can control timestamps.
 pub trait Clock: Send + Sync + fmt::Debug {
     /// Milliseconds since the Unix epoch.
@@ -73,6 +76,10 @@ pub struct SupervisorConfig {
     pub max_line_bytes: usize,
     /// SIGTERM-to-SIGKILL grace period when a task is cancelled.
     pub grace: Duration,
+    /// How long a two-way task waits for the user (an approval, or a new instruction after
+    /// its turn was stopped) before Tasktray denies the request or ends the task. `None`
+    /// waits as long as the task runs.
+    pub approval_timeout: Option<Duration>,
     /// Variables set in the agent's environment (after the host's own).
     pub extra_env: Vec<(OsString, OsString)>,
     pub clock: Arc<dyn Clock>,
@@ -89,6 +96,7 @@ impl SupervisorConfig {
             ring_bytes: DEFAULT_RING_BYTES,
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
             grace: DEFAULT_GRACE,
+            approval_timeout: Some(DEFAULT_APPROVAL_TIMEOUT),
             extra_env: Vec::new(),
             clock: Arc::new(SystemClock),
         }

@@ -50,6 +50,23 @@ pub enum Error {
     #[error("task {id} has no saved session to continue: start it with the session kept and the stream-json format")]
     NoSession { id: TaskId },
 
+    #[error(
+        "task {task} has no open request {request_id:?}: it was answered, timed out or withdrawn"
+    )]
+    ApprovalNotFound { task: TaskId, request_id: String },
+
+    #[error("task {id} runs in the text format, which cannot take messages or questions: start it with the stream-json format")]
+    NotTwoWay { id: TaskId },
+
+    #[error("task {id} is finishing and takes no more messages")]
+    InputClosed { id: TaskId },
+
+    #[error("task {id} has too many messages waiting to be delivered; try again in a moment")]
+    InputBusy { id: TaskId },
+
+    #[error("the message is empty")]
+    EmptyMessage,
+
     #[error("the data folder {} is not usable: {source}", path.display())]
     DataDir {
         path: PathBuf,
@@ -91,6 +108,10 @@ impl Error {
             Error::TaskRunning { .. } => "TaskRunning",
             Error::TaskNotRunning { .. } => "TaskNotRunning",
             Error::NoSession { .. } => "NoSession",
+            Error::ApprovalNotFound { .. } => "ApprovalNotFound",
+            Error::NotTwoWay { .. } => "NotTwoWay",
+            Error::InputClosed { .. } | Error::InputBusy { .. } => "InputClosed",
+            Error::EmptyMessage => "EmptyMessage",
             Error::DataDir { .. } => "DataDir",
             Error::Io { .. } | Error::Start { .. } => "Io",
             Error::ShuttingDown => "ShuttingDown",

@@ -29,13 +29,17 @@
 //! every queue and buffer has a named bound; the core never panics while it owns children.
 
 mod agent;
+mod approval;
 mod config;
+mod conversation;
 mod error;
 mod framer;
 mod history;
+mod interact;
 mod lock;
 mod model;
 pub mod procfs;
+mod protocol;
 pub mod report;
 mod ring;
 mod runner;
@@ -44,8 +48,11 @@ mod supervisor;
 pub mod text;
 pub mod transcript;
 
-pub use agent::{agent_args, AgentSearch, PromptInput, MAX_PROMPT_ARG_BYTES};
-pub use config::{Clock, ShimProgram, SupervisorConfig, SystemClock, DEFAULT_GRACE};
+pub use agent::{agent_args, tool_rules, AgentSearch, PromptInput, MAX_PROMPT_ARG_BYTES};
+pub use approval::{tool_subject, Approval, ApprovalOutcome, Decision, DEFAULT_DENY_MESSAGE};
+pub use config::{
+    Clock, ShimProgram, SupervisorConfig, SystemClock, DEFAULT_APPROVAL_TIMEOUT, DEFAULT_GRACE,
+};
 pub use error::{Error, Result};
 pub use framer::{LineEnd, LineFramer, DEFAULT_MAX_LINE_BYTES};
 pub use history::{History, FORMAT_VERSION};

@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::approval::{Approval, ApprovalOutcome};
+
 /// A task's id: increasing, never reused, also across restarts and processes.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -26,7 +28,9 @@ impl FromStr for TaskId {
     }
 }
 
-/// Where a task is in its life. `Interrupted` marks a task whose host died while it ran.
+/// Where a task is in its life. `Waiting` is a running task that waits for the user: an
+/// approval, or a new instruction after its turn was stopped. `Interrupted` marks a task whose
+/// host died while it ran.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -34,6 +38,7 @@ impl FromStr for TaskId {
 pub enum TaskStatus {
     Pending,
     Running,
+    Waiting,
     Completed,
     Failed,
     Cancelled,
@@ -41,15 +46,19 @@ pub enum TaskStatus {
 }
 
 impl TaskStatus {
-    /// Pending and running tasks are active: they hold their project.
+    /// Pending, running and waiting tasks are active: they hold their project.
     pub fn is_active(self) -> bool {
-        matches!(self, TaskStatus::Pending | TaskStatus::Running)
+        matches!(
+            self,
+            TaskStatus::Pending | TaskStatus::Running | TaskStatus::Waiting
+        )
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
             TaskStatus::Pending => "pending",
             TaskStatus::Running => "running",
+            TaskStatus::Waiting => "waiting",
             TaskStatus::Completed => "completed",
             TaskStatus::Failed => "failed",
             TaskStatus::Cancelled => "cancelled",
@@ -97,25 +106,43 @@ impl FromStr for OutputFormat {
     }
 }
 
-/// The agent's `--permission-mode`.
+/// The agent's `--permission-mode`: every mode Claude Code 2.1.332 accepts. `Default` asks
+/// before a tool that needs permission; in a two-way task the question comes to the user.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum PermissionMode {
+    #[default]
     Default,
     AcceptEdits,
-    #[default]
-    BypassPermissions,
+    Auto,
+    DontAsk,
+    Manual,
     Plan,
+    BypassPermissions,
 }
 
 impl PermissionMode {
+    /// Every mode, in the order a menu lists them.
+    pub const ALL: [PermissionMode; 7] = [
+        PermissionMode::Default,
+        PermissionMode::AcceptEdits,
+        PermissionMode::Auto,
+        PermissionMode::DontAsk,
+        PermissionMode::Manual,
+        PermissionMode::Plan,
+        PermissionMode::BypassPermissions,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             PermissionMode::Default => "default",
             PermissionMode::AcceptEdits => "acceptEdits",
-            PermissionMode::BypassPermissions => "bypassPermissions",
+            PermissionMode::Auto => "auto",
+            PermissionMode::DontAsk => "dontAsk",
+            PermissionMode::Manual => "manual",
             PermissionMode::Plan => "plan",
+            PermissionMode::BypassPermissions => "bypassPermissions",
         }
     }
 }
@@ -123,15 +150,13 @@ impl PermissionMode {
 impl FromStr for PermissionMode {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "default" => Ok(PermissionMode::Default),
-            "acceptEdits" => Ok(PermissionMode::AcceptEdits),
-            "bypassPermissions" => Ok(PermissionMode::BypassPermissions),
-            "plan" => Ok(PermissionMode::Plan),
-            other => Err(format!(
-                "unknown permission mode {other:?} (use default, acceptEdits, bypassPermissions or plan)"
-            )),
-        }
+        PermissionMode::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = PermissionMode::ALL.iter().map(|m| m.as_str()).collect();
+                format!("unknown permission mode {s:?} (use {})", names.join(", "))
+            })
     }
 }
 
@@ -149,6 +174,18 @@ pub struct TaskOptions {
     pub keep_session: bool,
     /// Continue this agent session (`--resume`), for a follow-up.
     pub resume: Option<String>,
+    /// Tool rules the agent may use without asking (`--allowedTools`), e.g. `Read`,
+    /// `Bash(git *)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed_tools: Vec<String>,
+}
+
+impl TaskOptions {
+    /// A stream-json task talks both ways: its prompt and later messages go to the agent's
+    /// stdin, and the agent asks the host before a tool that needs permission.
+    pub fn is_two_way(&self) -> bool {
+        self.format == OutputFormat::StreamJson
+    }
 }
 
 /// What a caller asks for.
@@ -239,6 +276,10 @@ pub struct TaskRecord {
     /// agent reporting an error.
     #[serde(default)]
     pub error: Option<String>,
+    /// Why a failed task failed, in full, with the fix when one is known: Tasktray's error,
+    /// the agent's error result, or its last words on stderr.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
     #[serde(default)]
     pub result: Option<ResultSummary>,
     /// The agent session, from its init or result line.
@@ -327,6 +368,22 @@ pub enum Event {
         task: TaskId,
         message: String,
     },
+    /// A running task turned `waiting` (it needs the user) or back to `running`.
+    StatusChanged {
+        task: TaskId,
+        status: TaskStatus,
+    },
+    /// The agent asks before using a tool; the task waits for an answer.
+    ApprovalRequested {
+        task: TaskId,
+        approval: Box<Approval>,
+    },
+    /// A request was answered, timed out or withdrawn: it no longer waits.
+    ApprovalResolved {
+        task: TaskId,
+        request_id: String,
+        outcome: ApprovalOutcome,
+    },
 }
 
 impl Event {
@@ -339,7 +396,10 @@ impl Event {
             | Event::Failed { task, .. }
             | Event::Cancelled { task }
             | Event::Removed { task }
-            | Event::PersistFailed { task, .. } => *task,
+            | Event::PersistFailed { task, .. }
+            | Event::StatusChanged { task, .. }
+            | Event::ApprovalRequested { task, .. }
+            | Event::ApprovalResolved { task, .. } => *task,
         }
     }
 

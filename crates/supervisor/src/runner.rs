@@ -18,15 +18,20 @@ use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::SupervisorConfig;
+use crate::conversation::{Control, Conversation, Line, Notes};
 use crate::framer::{LineEnd, LineFramer};
 use crate::lock::ProjectLock;
 use crate::model::{
     Event, ExitInfo, OutputFormat, OutputLine, ResultSummary, Stream, TaskRecord, TaskStatus,
 };
 use crate::procfs;
+use crate::protocol::{self, FromAgent};
 use crate::ring::OutputRing;
+use crate::shim::AgentInput;
 use crate::supervisor::{lock, Inner, MARKER_ENV, MAX_EVENT_LINES};
 use crate::{report, shim, transcript};
+use command_fds::{CommandFdExt, FdMapping};
+use tokio::sync::mpsc;
 
 /// Bytes read from stdout at once; most output arrives there.
 const READ_CHUNK: usize = 64 * 1024;
@@ -50,7 +55,10 @@ pub(crate) struct Run {
     pub(crate) record: TaskRecord,
     pub(crate) agent: PathBuf,
     pub(crate) args: Vec<std::ffi::OsString>,
-    pub(crate) stdin: Option<PathBuf>,
+    pub(crate) stdin: AgentInput,
+    /// A two-way task's line to the hosts, and the runner's end of it.
+    pub(crate) line: Option<Line>,
+    pub(crate) control: Option<mpsc::Receiver<Control>>,
     /// Held for the whole run; dropped after the final record is saved.
     pub(crate) lock: ProjectLock,
     pub(crate) ring: Arc<Mutex<OutputRing>>,
@@ -72,11 +80,16 @@ struct Outcome {
     /// The last line on stdout, for a text-format task: there claude prints its errors to
     /// stdout, and its whole answer is the error.
     last_stdout: Option<Arc<str>>,
+    /// What the agent said to the host that the conversation has not handled yet, in order
+    /// (two-way tasks).
+    requests: Vec<FromAgent>,
+    /// The user stopped the last turn and gave no new instruction.
+    stopped_by_user: bool,
 }
 
 impl Outcome {
     fn status(&self) -> TaskStatus {
-        if self.cancelled {
+        if self.cancelled || self.stopped_by_user {
             TaskStatus::Cancelled
         } else if self.error.is_some() {
             TaskStatus::Failed
@@ -106,15 +119,31 @@ impl Outcome {
             }
         }
         let exit = match self.exit {
-            Some(ExitInfo::Code(code)) => format!("the agent exited with code {code}"),
-            Some(ExitInfo::Signal(sig)) => format!("the agent was killed by signal {sig}"),
-            None => "the agent's exit status is unknown".to_owned(),
+            Some(ExitInfo::Code(code)) => format!("The agent exited with code {code}"),
+            Some(ExitInfo::Signal(sig)) => format!("The agent was killed by signal {sig}"),
+            None => "The agent's exit status is unknown".to_owned(),
         };
         match self.last_stderr.as_ref().or(self.last_stdout.as_ref()) {
-            Some(line) => format!("{exit}: {line}"),
-            None => exit,
+            Some(line) => match fix_for(line) {
+                // One line: notes go into the line-numbered log.
+                Some(fix) => format!("{exit}: {line}. {fix}"),
+                None => format!("{exit}: {line}"),
+            },
+            None => format!("{exit}."),
         }
     }
+}
+
+/// What to do about an agent's refusal that Tasktray recognises.
+fn fix_for(line: &str) -> Option<&'static str> {
+    if line.contains("cannot be used with root/sudo privileges") {
+        return Some(
+            "Claude Code refuses the Bypass permissions mode when it runs as root. Choose \
+             another permission mode (\"Ask me\" lets you approve each tool), or run Tasktray \
+             as a regular user.",
+        );
+    }
+    None
 }
 
 /// Reads output into the ring, the log and the event stream.
@@ -122,6 +151,8 @@ struct Sink {
     inner: Arc<Inner>,
     id: crate::model::TaskId,
     format: OutputFormat,
+    /// Read the agent's requests from its output.
+    two_way: bool,
     ring: Arc<Mutex<OutputRing>>,
     log: Option<BufWriter<File>>,
     batch: Vec<(Stream, Arc<str>, bool)>,
@@ -159,6 +190,13 @@ impl Sink {
             if let Some(result) = transcript::result_of(&text) {
                 outcome.session_id = result.session_id.clone().or(outcome.session_id.take());
                 outcome.result = Some(result);
+                if self.two_way {
+                    outcome.requests.push(FromAgent::TurnEnded);
+                }
+            } else if let Some(request) =
+                self.two_way.then(|| protocol::from_agent(&text)).flatten()
+            {
+                outcome.requests.push(request);
             } else if outcome.session_id.is_none() {
                 outcome.session_id = transcript::session_of_init(&text);
             }
@@ -234,7 +272,7 @@ impl Drop for KillGuard {
 }
 
 impl Run {
-    pub(crate) async fn run(self) {
+    pub(crate) async fn run(mut self) {
         let inner = self.inner.clone();
         let record = self.record.clone();
         let id = record.id;
@@ -247,6 +285,7 @@ impl Run {
             inner: inner.clone(),
             id,
             format: record.options.format,
+            two_way: self.line.is_some(),
             ring: self.ring.clone(),
             log: None,
             batch: Vec::new(),
@@ -284,6 +323,7 @@ impl Run {
             r.started_at_ms.get_or_insert(now);
             r.exit = outcome.exit;
             r.error = outcome.error.clone();
+            r.failure = (status == TaskStatus::Failed).then(|| outcome.failure_reason());
             r.session_id = outcome.session_id.clone().or(r.session_id.take());
             r.result = outcome.result.clone();
             r.line_count = lines;
@@ -326,39 +366,39 @@ impl Run {
 
 impl Run {
     /// Starts the shim and pumps its output until it has exited and its pipes are drained.
-    async fn execute(&self, sink: &mut Sink, outcome: &mut Outcome) {
-        let Run {
-            inner,
-            config,
-            record,
-            agent,
-            args,
-            stdin,
-            cancel,
-            ..
-        } = self;
-        let stdin = stdin.as_deref();
-        let id = record.id;
+    async fn execute(&mut self, sink: &mut Sink, outcome: &mut Outcome) {
+        let id = self.record.id;
         // The lifeline: the shim's stdin is the read end; the write end lives as long as this
         // runner. If the host dies, the shim reads EOF and stops the tree.
         let (lifeline_read, lifeline_write) = match nix::unistd::pipe2(OFlag::O_CLOEXEC) {
             Ok(pair) => pair,
             Err(e) => {
-                outcome.error = Some(format!("could not create the lifeline pipe: {e}"));
-                sink.note(
-                    format!(
-                        "[tasktray] {}",
-                        outcome.error.as_deref().unwrap_or_default()
-                    ),
+                return fail_to_start(
+                    sink,
                     outcome,
-                );
-                return;
+                    format!("could not create the lifeline pipe: {e}"),
+                )
             }
         };
-        let marker = inner.marker(id);
+        // A two-way task's input: the shim passes the read end to the agent as its stdin.
+        let input = match self.stdin {
+            AgentInput::Pipe => match nix::unistd::pipe2(OFlag::O_CLOEXEC) {
+                Ok(pair) => Some(pair),
+                Err(e) => {
+                    return fail_to_start(
+                        sink,
+                        outcome,
+                        format!("could not create the agent's input pipe: {e}"),
+                    )
+                }
+            },
+            _ => None,
+        };
+        let (config, record, agent, args) = (&self.config, &self.record, &self.agent, &self.args);
+        let marker = self.inner.marker(id);
         let mut command = tokio::process::Command::new(&config.shim.program);
         command
-            .args(shim::shim_args(config.grace, stdin))
+            .args(shim::shim_args(config.grace, &self.stdin))
             .arg(agent)
             .args(args)
             .current_dir(&record.project_dir)
@@ -370,7 +410,30 @@ impl Run {
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(false);
-        tracing::debug!(task = %id, shim = %config.shim.program.display(), agent = %agent.display(), ?args, cwd = %record.project_dir.display(), extra_env = ?config.extra_env, "starting");
+        let input_writer = match input {
+            Some((read, write)) => {
+                let mapped = command.fd_mappings(vec![FdMapping {
+                    parent_fd: read,
+                    child_fd: shim::INPUT_FD,
+                }]);
+                let writer = mapped.map_err(|e| e.to_string()).and_then(|_| {
+                    tokio::net::unix::pipe::Sender::from_owned_fd(write).map_err(|e| e.to_string())
+                });
+                match writer {
+                    Ok(writer) => Some(writer),
+                    Err(e) => {
+                        return fail_to_start(
+                            sink,
+                            outcome,
+                            format!("could not set up the agent's input: {e}"),
+                        )
+                    }
+                }
+            }
+            None => None,
+        };
+        let extra_env_names: Vec<_> = config.extra_env.iter().map(|(k, _)| k).collect();
+        tracing::debug!(task = %id, shim = %config.shim.program.display(), agent = %agent.display(), ?args, cwd = %record.project_dir.display(), ?extra_env_names, two_way = input_writer.is_some(), "starting");
         let mut child = match command.spawn() {
             Ok(child) => child,
             Err(e) => {
@@ -382,11 +445,11 @@ impl Run {
                         record.project_dir.display()
                     )
                 };
-                sink.note(format!("[tasktray] {reason}"), outcome);
-                outcome.error = Some(reason);
-                return;
+                return fail_to_start(sink, outcome, reason);
             }
         };
+        // Closes this process's copies of the child's ends (the input pipe's read end above
+        // all: the agent must be its only reader).
         drop(command);
         let shim_pid = child.id().map(|p| p as i32);
         let mut guard = KillGuard {
@@ -395,14 +458,28 @@ impl Run {
         };
         let now = config.clock.now_ms();
         let shim_ref = shim_pid.and_then(procfs::process_ref);
-        if let Some(running) = inner.update(id, |r| {
+        if let Some(running) = self.inner.update(id, |r| {
             r.status = TaskStatus::Running;
             r.started_at_ms = Some(now);
             r.shim = shim_ref;
         }) {
-            inner.persist(&running);
+            self.inner.persist(&running);
         }
-        let _ = inner.events.send(crate::model::Event::Started { task: id });
+        let _ = self
+            .inner
+            .events
+            .send(crate::model::Event::Started { task: id });
+        let mut talk = match (input_writer, &self.line) {
+            (Some(writer), Some(line)) => Some(Conversation::start(
+                self.inner.clone(),
+                record,
+                writer,
+                config.approval_timeout,
+                line.accepting.clone(),
+            )),
+            _ => None,
+        };
+        let mut control = self.control.take();
 
         let (Some(mut stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take())
         else {
@@ -423,13 +500,21 @@ impl Run {
         let mut kill_at = far;
         let mut drain_until = far;
         let mut killed = false;
+        let cancel = self.cancel.clone();
+        let grace = config.grace;
 
         loop {
             if !out_open && !err_open && outcome.exit.is_some() {
                 break;
             }
-            // Every branch is cancel-safe: `read` on a pipe and `wait` on a child lose nothing
-            // when another branch wins, and the token and timers can be polled again.
+            let mut notes = Vec::new();
+            let deadline = talk
+                .as_ref()
+                .and_then(Conversation::next_deadline)
+                .unwrap_or(far);
+            // Every branch is cancel-safe: `read` on a pipe, `wait` on a child and `recv` on a
+            // channel lose nothing when another branch wins, and the token and timers can be
+            // polled again.
             tokio::select! {
                 biased;
                 () = cancel.cancelled(), if !outcome.cancelled && outcome.exit.is_none() => {
@@ -437,7 +522,10 @@ impl Run {
                     if let Some(pid) = shim_pid {
                         let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
                     }
-                    kill_at = Instant::now() + config.grace + SHIM_MARGIN;
+                    if let Some(talk) = talk.as_mut() {
+                        talk.withdraw_all(&mut notes);
+                    }
+                    kill_at = Instant::now() + grace + SHIM_MARGIN;
                 }
                 () = sleep_until(kill_at), if !killed && outcome.exit.is_none() => {
                     killed = true;
@@ -453,6 +541,15 @@ impl Run {
                 read = stderr.read(&mut err_buf), if err_open => {
                     err_open = pump(read, &err_buf, Stream::Stderr, &mut err_framer, sink, outcome);
                 }
+                message = recv(&mut control) => match (message, talk.as_mut()) {
+                    (Some(message), Some(talk)) => talk.on_control(message, &mut notes),
+                    _ => control = None,
+                },
+                () = sleep_until(deadline), if talk.is_some() && outcome.exit.is_none() => {
+                    if let Some(talk) = talk.as_mut() {
+                        talk.on_deadline(&mut notes);
+                    }
+                }
                 status = child.wait(), if outcome.exit.is_none() => {
                     guard.pgid = None;
                     outcome.exit = Some(match status {
@@ -463,6 +560,11 @@ impl Run {
                         }
                     });
                     drain_until = Instant::now() + DRAIN_AFTER_EXIT;
+                    if let Some(talk) = talk.as_mut() {
+                        outcome.stopped_by_user = talk.stopped_by_user() && !outcome.cancelled;
+                        talk.end(&mut notes);
+                    }
+                    control = None;
                 }
                 () = sleep_until(drain_until), if outcome.exit.is_some() => {
                     tracing::warn!("task {id}: output pipes still open after exit; a process escaped the tree");
@@ -474,9 +576,49 @@ impl Run {
                     }
                 }
             }
+            if let Some(talk) = talk.as_mut() {
+                converse(talk, sink, outcome, &mut notes);
+            }
+            for note in notes {
+                sink.note(note, outcome);
+            }
         }
         drop(lifeline_write);
     }
+}
+
+/// Hands what the agent wrote to the conversation, and lets it close the agent's input once
+/// the task is over.
+fn converse(talk: &mut Conversation, sink: &mut Sink, outcome: &mut Outcome, notes: &mut Notes) {
+    if outcome.requests.is_empty() && notes.is_empty() {
+        talk.update_status();
+        return;
+    }
+    for request in std::mem::take(&mut outcome.requests) {
+        talk.on_request(request, notes);
+    }
+    if outcome.exit.is_none() && !outcome.cancelled && talk.close_if_done() {
+        tracing::debug!(
+            "task {}: nothing more to say; closing the agent's input",
+            sink.id
+        );
+    }
+    talk.update_status();
+}
+
+/// The next message from the hosts; pending forever once there is no channel (a text task, or
+/// the task is ending).
+async fn recv(control: &mut Option<mpsc::Receiver<Control>>) -> Option<Control> {
+    match control {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Records why the task could not start: an internal failure, shown in its output.
+fn fail_to_start(sink: &mut Sink, outcome: &mut Outcome, reason: String) {
+    sink.note(format!("[tasktray] {reason}"), outcome);
+    outcome.error = Some(reason);
 }
 
 /// Handles one read from a pipe; returns whether the pipe is still open.
@@ -564,7 +706,20 @@ mod tests {
         };
         assert_eq!(
             failed.failure_reason(),
-            "the agent exited with code 127: no such file"
+            "The agent exited with code 127: no such file"
         );
+        let as_root = Outcome {
+            exit: Some(ExitInfo::Code(1)),
+            last_stderr: Some(Arc::from(
+                "--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons",
+            )),
+            ..Outcome::default()
+        };
+        let reason = as_root.failure_reason();
+        assert!(
+            reason.contains("for security reasons. Claude Code refuses"),
+            "{reason}"
+        );
+        assert!(reason.contains("\"Ask me\""), "{reason}");
     }
 }

@@ -24,7 +24,7 @@ use std::io::Read;
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -64,22 +64,64 @@ pub fn run_if_invoked() {
 }
 
 /// The shim's command line after [`SHIM_ARG`]: `GRACE_MS STDIN AGENT [ARGS...]`, where STDIN
-/// is a file to give the agent as stdin, or `-` for `/dev/null`.
+/// is a file to give the agent as stdin, `-` for `/dev/null`, or [`INHERITED_INPUT_ARG`] for
+/// the pipe the host passed as [`INPUT_FD`].
 #[derive(Debug)]
 struct ShimArgs {
     grace: Duration,
-    stdin: Option<PathBuf>,
+    stdin: AgentInput,
     agent: OsString,
     agent_args: Vec<OsString>,
 }
 
+/// What the agent reads on its stdin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AgentInput {
+    /// `/dev/null`: a one-way task whose prompt is an argument.
+    Null,
+    /// A file: a one-way task whose prompt is too long for an argument.
+    File(PathBuf),
+    /// The host's pipe, inherited as [`INPUT_FD`]: a two-way task. Only the host and the
+    /// agent hold it, so the agent reads EOF when the host closes it (or dies).
+    Pipe,
+}
+
+/// The descriptor on which the host hands a two-way task's input pipe to the shim.
+pub const INPUT_FD: i32 = 3;
+const INHERITED_INPUT_ARG: &str = "&3";
+
 /// Builds the arguments that [`run_if_invoked`] parses.
-pub(crate) fn shim_args(grace: Duration, stdin: Option<&std::path::Path>) -> Vec<OsString> {
+pub(crate) fn shim_args(grace: Duration, stdin: &AgentInput) -> Vec<OsString> {
     vec![
         OsString::from(SHIM_ARG),
         OsString::from(grace.as_millis().to_string()),
-        stdin.map_or_else(|| OsString::from("-"), |p| p.as_os_str().to_owned()),
+        match stdin {
+            AgentInput::Null => OsString::from("-"),
+            AgentInput::File(path) => path.as_os_str().to_owned(),
+            AgentInput::Pipe => OsString::from(INHERITED_INPUT_ARG),
+        },
     ]
+}
+
+/// Takes ownership of the input pipe the host passed on [`INPUT_FD`], marked close-on-exec so
+/// that it reaches the agent only as its stdin, never as a stray descriptor of the agent or
+/// its tools.
+#[allow(unsafe_code)]
+fn inherited_input() -> std::io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    // SAFETY: F_GETFD only reads the descriptor's flags; it fails with EBADF when INPUT_FD is
+    // not open, which is checked before anything takes ownership.
+    if unsafe { nix::libc::fcntl(INPUT_FD, nix::libc::F_GETFD) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: INPUT_FD is open (checked above) and nothing else in this process owns it: the
+    // host set it up for the shim, and the shim takes it once, before starting the agent.
+    let fd = unsafe { OwnedFd::from_raw_fd(INPUT_FD) };
+    nix::fcntl::fcntl(
+        &fd,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+    )?;
+    Ok(fd)
 }
 
 impl ShimArgs {
@@ -91,9 +133,16 @@ impl ShimArgs {
             .ok_or(usage)?;
         let stdin = args.next().ok_or(usage)?;
         let agent = args.next().ok_or(usage)?;
+        let stdin = if stdin == "-" {
+            AgentInput::Null
+        } else if stdin == INHERITED_INPUT_ARG {
+            AgentInput::Pipe
+        } else {
+            AgentInput::File(PathBuf::from(stdin))
+        };
         Ok(ShimArgs {
             grace: Duration::from_millis(grace),
-            stdin: (stdin != "-").then(|| PathBuf::from(stdin)),
+            stdin,
             agent,
             agent_args: args.collect(),
         })
@@ -112,8 +161,9 @@ impl ShimArgs {
         }
 
         let stdin = match &self.stdin {
-            Some(path) => File::open(path),
-            None => File::open("/dev/null"),
+            AgentInput::File(path) => File::open(path).map(Stdio::from),
+            AgentInput::Null => File::open("/dev/null").map(Stdio::from),
+            AgentInput::Pipe => inherited_input().map(Stdio::from),
         };
         let stdin = match stdin {
             Ok(f) => f,
@@ -322,16 +372,20 @@ mod tests {
 
     #[test]
     fn parses_its_own_arguments() {
-        let mut args = shim_args(Duration::from_millis(1500), None);
+        let mut args = shim_args(Duration::from_millis(1500), &AgentInput::Null);
         args.extend(["claude", "-p", "hi"].map(OsString::from));
         let parsed = ShimArgs::parse(args.into_iter().skip(1)).expect("valid shim args");
         assert_eq!(parsed.grace, Duration::from_millis(1500));
-        assert_eq!(parsed.stdin, None);
+        assert_eq!(parsed.stdin, AgentInput::Null);
         assert_eq!(parsed.agent, "claude");
         assert_eq!(
             parsed.agent_args,
             vec![OsString::from("-p"), OsString::from("hi")]
         );
+        let mut piped = shim_args(Duration::ZERO, &AgentInput::Pipe);
+        piped.push(OsString::from("claude"));
+        let parsed = ShimArgs::parse(piped.into_iter().skip(1)).expect("valid shim args");
+        assert_eq!(parsed.stdin, AgentInput::Pipe);
         assert!(ShimArgs::parse(["x"].map(OsString::from).into_iter()).is_err());
     }
 }

@@ -14,7 +14,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::agent::{agent_args, PromptInput};
+use crate::approval::Approval;
 use crate::config::{Clock, SupervisorConfig};
+use crate::conversation::Line;
 use crate::error::{Error, Result};
 use crate::history::History;
 use crate::lock::ProjectLock;
@@ -22,6 +24,7 @@ use crate::model::{Event, OutputLine, ProcessRef, SpawnRequest, TaskId, TaskReco
 use crate::procfs;
 use crate::ring::OutputRing;
 use crate::runner::Run;
+use crate::shim::AgentInput;
 
 /// Events kept for subscribers. A subscriber that falls further behind gets
 /// `RecvError::Lagged` and should re-read state (and output via [`Supervisor::attach`]).
@@ -45,7 +48,7 @@ pub const MARKER_ENV: &str = "TASKTRAY_TASK";
 /// Runs and remembers tasks. See the crate docs for the theory of operation.
 #[derive(Debug, Clone)]
 pub struct Supervisor {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 /// A live view of one task: the output so far and the events from right after it. Taken
@@ -82,12 +85,17 @@ struct Slot {
     /// The in-memory tail; for tasks loaded from history, built from the log when asked for.
     ring: Option<Arc<Mutex<OutputRing>>>,
     live: Option<Live>,
+    /// Requests of the agent that wait for the user. Whoever removes one (an answer, the
+    /// timeout, the end of its turn) is the only one to resolve it.
+    approvals: Vec<Approval>,
 }
 
 #[derive(Debug, Clone)]
-struct Live {
+pub(crate) struct Live {
     cancel: CancellationToken,
     done: watch::Receiver<bool>,
+    /// The way to a two-way task's runner; `None` for a text task.
+    pub(crate) line: Option<Line>,
 }
 
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -148,6 +156,7 @@ impl Supervisor {
                     record,
                     ring: None,
                     live: None,
+                    approvals: Vec::new(),
                 },
             );
         }
@@ -203,14 +212,15 @@ impl Supervisor {
         };
         let (args, input) = agent_args(&request.prompt, &request.options);
         let stdin = match input {
-            PromptInput::Argument => None,
+            PromptInput::Argument => AgentInput::Null,
+            PromptInput::Message => AgentInput::Pipe,
             PromptInput::Stdin => {
                 let path = inner.history.prompt_path(id);
                 if let Err(e) = std::fs::write(&path, &request.prompt) {
                     let _ = inner.history.remove(id);
                     return Err(Error::io("write the prompt to", path, e));
                 }
-                Some(path)
+                AgentInput::File(path)
             }
         };
         let record = TaskRecord {
@@ -225,6 +235,7 @@ impl Supervisor {
             finished_at_ms: None,
             exit: None,
             error: None,
+            failure: None,
             result: None,
             session_id: None,
             follow_up_of: request.follow_up_of,
@@ -243,6 +254,13 @@ impl Supervisor {
         )));
         let cancel = inner.root.child_token();
         let (done_tx, done_rx) = watch::channel(false);
+        let (line, control) = match stdin {
+            AgentInput::Pipe => {
+                let (line, control) = Line::new();
+                (Some(line), Some(control))
+            }
+            _ => (None, None),
+        };
         lock_tasks(inner).insert(
             id,
             Slot {
@@ -251,7 +269,9 @@ impl Supervisor {
                 live: Some(Live {
                     cancel: cancel.clone(),
                     done: done_rx,
+                    line: line.clone(),
                 }),
+                approvals: Vec::new(),
             },
         );
         let _ = inner.events.send(Event::Spawned { task: id });
@@ -264,6 +284,8 @@ impl Supervisor {
             agent,
             args,
             stdin,
+            line,
+            control,
             lock,
             ring,
             cancel,
@@ -338,7 +360,7 @@ impl Supervisor {
         self.get(id).ok_or(Error::TaskNotFound { id })
     }
 
-    fn live(&self, id: TaskId) -> Result<Live> {
+    pub(crate) fn live(&self, id: TaskId) -> Result<Live> {
         let tasks = lock_tasks(&self.inner);
         let slot = tasks.get(&id).ok_or(Error::TaskNotFound { id })?;
         match &slot.live {
@@ -399,6 +421,7 @@ impl Supervisor {
                             record,
                             ring: None,
                             live: None,
+                            approvals: Vec::new(),
                         },
                     );
                 }
@@ -575,6 +598,47 @@ impl Inner {
         let slot = tasks.get_mut(&id)?;
         change(&mut slot.record);
         Some(slot.record.clone())
+    }
+
+    /// Adds a request that waits for the user.
+    pub(crate) fn add_approval(&self, approval: Approval) {
+        if let Some(slot) = lock_tasks(self).get_mut(&approval.task) {
+            slot.approvals.push(approval);
+        }
+    }
+
+    /// Removes an open request; the one caller that gets it resolves it.
+    pub(crate) fn claim_approval(&self, id: TaskId, request_id: &str) -> Option<Approval> {
+        let mut tasks = lock_tasks(self);
+        let approvals = &mut tasks.get_mut(&id)?.approvals;
+        let at = approvals.iter().position(|a| a.request_id == request_id)?;
+        Some(approvals.remove(at))
+    }
+
+    /// The open requests of a task, oldest first.
+    pub(crate) fn approvals_of(&self, id: TaskId) -> Vec<Approval> {
+        lock_tasks(self)
+            .get(&id)
+            .map(|s| s.approvals.clone())
+            .unwrap_or_default()
+    }
+
+    /// Removes every open request of a task.
+    pub(crate) fn take_approvals(&self, id: TaskId) -> Vec<Approval> {
+        lock_tasks(self)
+            .get_mut(&id)
+            .map(|s| std::mem::take(&mut s.approvals))
+            .unwrap_or_default()
+    }
+
+    /// Every open request, oldest first.
+    pub(crate) fn all_approvals(&self) -> Vec<Approval> {
+        let mut all: Vec<Approval> = lock_tasks(self)
+            .values()
+            .flat_map(|s| s.approvals.iter().cloned())
+            .collect();
+        all.sort_by_key(|a| (a.requested_at_ms, a.task));
+        all
     }
 
     /// Records a task whose runner died (a bug): failed, with the reason, and tells subscribers.

@@ -5,7 +5,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::approval::ApprovalOutcome;
 use crate::model::ResultSummary;
+use crate::protocol::{self, FromAgent};
 use crate::text::shorten;
 
 /// One readable item of a transcript.
@@ -33,8 +35,28 @@ pub enum Entry {
         text: String,
         is_error: bool,
     },
-    /// The final result of the run.
+    /// The final result of a turn.
     Result(ResultSummary),
+    /// The agent asks before using a tool (a two-way task).
+    #[serde(rename_all = "camelCase")]
+    Approval {
+        request_id: String,
+        tool: String,
+        summary: String,
+        input: Value,
+        blocked_path: Option<String>,
+    },
+    /// How a request was answered.
+    #[serde(rename_all = "camelCase")]
+    Answer {
+        request_id: String,
+        tool: String,
+        summary: String,
+        outcome: ApprovalOutcome,
+        message: Option<String>,
+    },
+    /// What the user said to the running task.
+    Message { text: String },
     /// A line that is not a stream-json event.
     Plain { text: String },
 }
@@ -72,6 +94,17 @@ pub fn parse_line(line: &str) -> Vec<Entry> {
             .filter_map(user_block)
             .collect(),
         "result" => vec![Entry::Result(summary(&value))],
+        "control_request" => match protocol::from_agent(trimmed) {
+            Some(FromAgent::CanUseTool(approval)) => vec![Entry::Approval {
+                summary: approval.summary(),
+                request_id: approval.request_id,
+                tool: approval.tool,
+                input: approval.input,
+                blocked_path: approval.blocked_path,
+            }],
+            _ => Vec::new(),
+        },
+        "tasktray" => tasktray_entry(&value).into_iter().collect(),
         // Events we do not show (stream deltas, unknown future types).
         _ => Vec::new(),
     }
@@ -191,6 +224,33 @@ fn system_entry(value: &Value) -> Entry {
     Entry::System { subtype, text }
 }
 
+/// A line Tasktray added to the conversation (see `protocol::note`).
+fn tasktray_entry(value: &Value) -> Option<Entry> {
+    Some(match value.get("subtype")?.as_str()? {
+        "message" => Entry::Message {
+            text: str_field(value, "text"),
+        },
+        "answer" => Entry::Answer {
+            request_id: str_field(value, "request_id"),
+            tool: str_field(value, "tool"),
+            summary: str_field(value, "summary"),
+            outcome: serde_json::from_value(value.get("outcome")?.clone()).ok()?,
+            message: value
+                .get("message")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        },
+        "interrupt" => Entry::System {
+            subtype: "interrupt".into(),
+            text: "You stopped the turn".into(),
+        },
+        subtype => Entry::System {
+            subtype: subtype.to_owned(),
+            text: str_field(value, "text"),
+        },
+    })
+}
+
 fn content_blocks(value: &Value) -> Vec<Value> {
     match value.pointer("/message/content") {
         Some(Value::Array(blocks)) => blocks.clone(),
@@ -277,6 +337,33 @@ pub fn render(entry: &Entry) -> String {
             format!("  {mark} {first}{more}")
         }
         Entry::Result(result) => render_result(result),
+        Entry::Approval {
+            tool,
+            summary,
+            blocked_path,
+            ..
+        } => {
+            let outside = blocked_path
+                .as_deref()
+                .map(|p| format!(" (touches {p})"))
+                .unwrap_or_default();
+            format!("? {tool} asks to run: {summary}{outside}")
+        }
+        Entry::Answer {
+            outcome, message, ..
+        } => {
+            let mark = match outcome {
+                ApprovalOutcome::Allowed
+                | ApprovalOutcome::AllowedAlways
+                | ApprovalOutcome::AllowedByRule => "✓",
+                _ => "✗",
+            };
+            match message.as_deref().filter(|m| !m.is_empty()) {
+                Some(message) => format!("  {mark} {}: {message}", outcome.as_str()),
+                None => format!("  {mark} {}", outcome.as_str()),
+            }
+        }
+        Entry::Message { text } => format!("» You: {text}"),
         Entry::Plain { text } => text.clone(),
     }
 }
@@ -364,6 +451,34 @@ mod tests {
         let result = result_of(lost).expect("a result line");
         assert!(result.is_error);
         assert_eq!(result.text, "No conversation found with session ID: f5");
+    }
+
+    #[test]
+    fn the_conversation_reads_well() {
+        let request = r#"{"type":"control_request","request_id":"r1","request":{"subtype":"can_use_tool","tool_name":"Bash","input":{"command":"echo made > made.txt"},"blocked_path":"/p/made.txt"}}"#;
+        assert_eq!(
+            render(&parse_line(request)[0]),
+            "? Bash asks to run: echo made > made.txt (touches /p/made.txt)"
+        );
+        let approval = match protocol::from_agent(request) {
+            Some(FromAgent::CanUseTool(a)) => a,
+            other => panic!("a request, got {other:?}"),
+        };
+        let answer = protocol::note::answer(&approval, ApprovalOutcome::Denied, Some("not now"));
+        assert_eq!(render(&parse_line(&answer)[0]), "  ✗ denied: not now");
+        let allowed = protocol::note::answer(&approval, ApprovalOutcome::AllowedByRule, None);
+        assert_eq!(
+            render(&parse_line(&allowed)[0]),
+            "  ✓ allowed by an earlier \"always\""
+        );
+        let message = protocol::note::message("use tabs");
+        assert_eq!(render(&parse_line(&message)[0]), "» You: use tabs");
+        assert_eq!(
+            render(&parse_line(&protocol::note::interrupt())[0]),
+            "· You stopped the turn"
+        );
+        // The answer to Tasktray's initialize is 18 KB of capabilities: not shown.
+        assert!(parse_line(r#"{"type":"control_response","response":{"subtype":"success","request_id":"tasktray-initialize","response":{}}}"#).is_empty());
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub struct FollowUpArgs {
     pub id: String,
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Who answers the agent's questions (as for `run`).
+    #[arg(long, value_name = "HOW", value_enum)]
+    pub approve: Option<Approve>,
     /// Path to the claude binary.
     #[arg(long, value_name = "PATH")]
     pub agent: Option<PathBuf>,
@@ -63,9 +66,19 @@ pub struct AgentArgs {
     /// Agent output format.
     #[arg(long, default_value = "stream-json", value_parser = parse_format)]
     pub format: OutputFormat,
-    /// Agent permission mode: default, acceptEdits, bypassPermissions or plan.
-    #[arg(long, default_value = "bypassPermissions", value_parser = parse_mode)]
+    /// Agent permission mode: default (ask before tools that need permission), acceptEdits,
+    /// auto, dontAsk, manual, plan, or bypassPermissions (runs anything without asking:
+    /// dangerous).
+    #[arg(long, default_value = "default", value_parser = parse_mode)]
     pub permission_mode: PermissionMode,
+    /// Tools the agent may use without asking, e.g. `--allowed-tools "Read Grep Bash(git *)"`
+    /// (space- or comma-separated; may be repeated).
+    #[arg(long, value_name = "RULES")]
+    pub allowed_tools: Vec<String>,
+    /// Who answers the agent's questions: `ask` on the terminal, or `allow` / `deny` every
+    /// one [default: ask when stdin is a terminal, else deny at once].
+    #[arg(long, value_name = "HOW", value_enum)]
+    pub approve: Option<Approve>,
     /// Model to use [default: the agent's own].
     #[arg(long)]
     pub model: Option<String>,
@@ -80,6 +93,17 @@ pub struct AgentArgs {
     pub grace: f64,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// How `taskctl run` answers the agent's permission requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Approve {
+    /// Ask on the terminal (answers are read from stdin, one line each).
+    Ask,
+    /// Allow every request.
+    Allow,
+    /// Deny every request.
+    Deny,
 }
 
 #[derive(Debug, Args, Clone, Copy)]

@@ -1,12 +1,17 @@
 //! How tasks and their output look in a terminal.
 
-use supervisor::{procfs, transcript, OutputFormat, TaskRecord, TaskStatus};
+use serde_json::Value;
+use supervisor::{procfs, transcript, Approval, OutputFormat, TaskRecord, TaskStatus};
+
+/// Lines of a file's content shown in a question; the rest is counted.
+const SHOWN_CONTENT_LINES: usize = 20;
 
 /// A one-character mark per status.
 pub fn mark(status: TaskStatus) -> &'static str {
     match status {
         TaskStatus::Pending => "…",
         TaskStatus::Running => "▶",
+        TaskStatus::Waiting => "?",
         TaskStatus::Completed => "✓",
         TaskStatus::Failed => "✗",
         TaskStatus::Cancelled => "■",
@@ -49,8 +54,9 @@ pub fn summary(task: &TaskRecord, now_ms: u64) -> String {
     }
     if status == TaskStatus::Failed {
         let reason = task
-            .error
+            .failure
             .clone()
+            .or_else(|| task.error.clone())
             .or_else(|| {
                 task.result
                     .as_ref()
@@ -63,4 +69,46 @@ pub fn summary(task: &TaskRecord, now_ms: u64) -> String {
         }
     }
     line
+}
+
+/// A permission request as the terminal shows it: the tool, what it acts on, and the whole
+/// input that matters (a file's new content, an edit's old and new text).
+pub fn approval(approval: &Approval) -> Vec<String> {
+    let mut lines = vec![format!(
+        "? task {} asks to use {}: {}",
+        approval.task,
+        approval.tool,
+        approval.summary()
+    )];
+    let field = |key: &str| approval.input.get(key).and_then(Value::as_str);
+    let mut block = |mark: &str, text: &str| {
+        let all: Vec<&str> = text.lines().collect();
+        for line in all.iter().take(SHOWN_CONTENT_LINES) {
+            lines.push(format!("  {mark} {line}"));
+        }
+        if all.len() > SHOWN_CONTENT_LINES {
+            lines.push(format!(
+                "  … {} more lines",
+                all.len() - SHOWN_CONTENT_LINES
+            ));
+        }
+    };
+    if let Some(content) = field("content") {
+        block("|", content);
+    }
+    if let (Some(old), Some(new)) = (field("old_string"), field("new_string")) {
+        block("-", old);
+        block("+", new);
+    }
+    if let Some(description) = approval
+        .description
+        .as_deref()
+        .filter(|d| Some(*d) != field("file_path") && !d.is_empty())
+    {
+        lines.push(format!("  ({description})"));
+    }
+    if let Some(path) = &approval.blocked_path {
+        lines.push(format!("  touches {path}"));
+    }
+    lines
 }

@@ -209,7 +209,9 @@ async fn the_agents_own_refusal_is_shown_not_hidden() {
         let mut cfg = config(&sandbox);
         cfg.extra_env.retain(|(k, _)| k != "IS_SANDBOX");
         let sup = start(cfg);
-        let done = run_to_end(&sup, request(&sandbox.project("p"), "hi")).await;
+        let mut bypass = request(&sandbox.project("p"), "hi");
+        bypass.options.permission_mode = supervisor::PermissionMode::BypassPermissions;
+        let done = run_to_end(&sup, bypass).await;
         assert_eq!(done.status, TaskStatus::Failed);
         let output = sup.output_text(done.id).expect("output");
         assert!(
@@ -217,8 +219,14 @@ async fn the_agents_own_refusal_is_shown_not_hidden() {
             "{output}"
         );
         assert!(
-            output.contains("[tasktray] the agent exited with code 1"),
+            output.contains("[tasktray] The agent exited with code 1"),
             "{output}"
+        );
+        // The reason says what to do, in the record the app and its notification show.
+        let failure = done.failure.expect("a failure reason");
+        assert!(
+            failure.contains("Choose another permission mode"),
+            "{failure}"
         );
     })
     .await;

@@ -6,6 +6,7 @@ mod history;
 mod lifecycle;
 mod output;
 mod processes;
+mod two_way;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,5 +1,6 @@
 //! One module per verb.
 
+mod approve;
 mod list;
 mod logs;
 mod run;

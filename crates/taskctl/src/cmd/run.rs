@@ -10,7 +10,8 @@ use supervisor::{
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::cli::{FollowUpArgs, OutputArgs, RunArgs};
+use super::approve::Approver;
+use crate::cli::{Approve, FollowUpArgs, OutputArgs, RunArgs};
 use crate::{exit, paths, render};
 
 pub fn run(args: RunArgs) -> Result<i32, String> {
@@ -37,16 +38,28 @@ pub fn run(args: RunArgs) -> Result<i32, String> {
             model: args.agent.model,
             keep_session: args.agent.keep_session,
             resume: None,
+            allowed_tools: args
+                .agent
+                .allowed_tools
+                .iter()
+                .flat_map(|v| supervisor::tool_rules(v))
+                .collect(),
         },
         follow_up_of: None,
     };
+    let approve = args.agent.approve;
     let runtime = runtime()?;
     let sup = super::supervisor(
         args.agent.agent,
         Duration::from_secs_f64(args.agent.grace),
         &runtime,
     )?;
-    runtime.block_on(foreground(&sup, |s| s.spawn(request), args.agent.output))
+    runtime.block_on(foreground(
+        &sup,
+        |s| s.spawn(request),
+        args.agent.output,
+        approve,
+    ))
 }
 
 pub fn follow_up(args: FollowUpArgs) -> Result<i32, String> {
@@ -54,7 +67,12 @@ pub fn follow_up(args: FollowUpArgs) -> Result<i32, String> {
     let id = super::parse_id(&args.id)?;
     let runtime = runtime()?;
     let sup = super::supervisor(args.agent, supervisor::DEFAULT_GRACE, &runtime)?;
-    runtime.block_on(foreground(&sup, |s| s.follow_up(id, prompt), args.output))
+    runtime.block_on(foreground(
+        &sup,
+        |s| s.follow_up(id, prompt),
+        args.output,
+        args.approve,
+    ))
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
@@ -81,7 +99,9 @@ async fn foreground(
     sup: &Supervisor,
     start: impl FnOnce(&Supervisor) -> supervisor::Result<TaskId>,
     output: OutputArgs,
+    approve: Option<Approve>,
 ) -> Result<i32, String> {
+    let mut approver = Approver::new(approve);
     let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
     let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     // Subscribed before the spawn, so not even the first line can be missed.
@@ -118,6 +138,16 @@ async fn foreground(
                     if events.is_empty() {
                         printer.flush();
                     }
+                    match event {
+                        Event::ApprovalRequested { approval, .. } => {
+                            printer.flush();
+                            approver.requested(sup, *approval);
+                        }
+                        Event::ApprovalResolved { request_id, outcome, .. } => {
+                            approver.resolved(&request_id, outcome);
+                        }
+                        _ => {}
+                    }
                     if finish {
                         break;
                     }
@@ -135,6 +165,7 @@ async fn foreground(
                 }
                 break;
             }
+            line = approver.next_line(), if approver.asking() => approver.typed(sup, line),
             _ = interrupt.recv(), if !cancelling => cancelling = cancel(sup, id, output),
             _ = terminate.recv(), if !cancelling => cancelling = cancel(sup, id, output),
         }

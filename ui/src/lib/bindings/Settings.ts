@@ -21,4 +21,13 @@ ring_lines: number,
 /**
  * Seconds between SIGTERM and SIGKILL when a task is cancelled.
  */
-grace_secs: number, };
+grace_secs: number, 
+/**
+ * Minutes a request waits for an answer before it is denied (also how long a task whose
+ * turn was stopped waits for a new instruction); 0 waits as long as the task runs.
+ */
+approval_timeout_mins: number, 
+/**
+ * Tools every task may use without asking, as typed (`Read Grep Bash(git log *)`).
+ */
+allowed_tools: string, };

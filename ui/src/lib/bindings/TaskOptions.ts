@@ -18,4 +18,9 @@ keep_session: boolean,
 /**
  * Continue this agent session (`--resume`), for a follow-up.
  */
-resume: string | null, };
+resume: string | null, 
+/**
+ * Tool rules the agent may use without asking (`--allowedTools`), e.g. `Read`,
+ * `Bash(git *)`.
+ */
+allowed_tools: Array<string>, };

@@ -1,0 +1,173 @@
+//! Answering the agent's permission requests from `taskctl run`: asked on the terminal one at
+//! a time, or answered by `--approve allow|deny`. Without a terminal and without `--approve`,
+//! each request is denied at once, with the reason in the transcript, so a script never hangs.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, IsTerminal};
+
+use supervisor::{Approval, ApprovalOutcome, Decision, Supervisor, TaskId};
+use tokio::sync::mpsc;
+
+use crate::cli::Approve;
+use crate::render;
+
+/// Lines typed ahead of the questions that are kept.
+const TYPED_AHEAD: usize = 16;
+
+const NO_TERMINAL: &str = "taskctl has no terminal to ask on, so this request was denied. \
+                           Run taskctl on a terminal, or with --approve allow.";
+const DENIED_BY_FLAG: &str = "Denied by taskctl --approve deny.";
+const STDIN_CLOSED: &str = "No answer: taskctl's input was closed.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Policy {
+    Ask,
+    Allow,
+    Deny,
+    NoTerminal,
+}
+
+#[derive(Debug)]
+pub(super) struct Approver {
+    policy: Policy,
+    /// Requests waiting for the terminal; the first one is on screen.
+    queue: VecDeque<Approval>,
+    /// Answers typed on stdin, read by a thread (reading a terminal blocks).
+    lines: Option<mpsc::Receiver<Option<String>>>,
+    stdin_closed: bool,
+}
+
+impl Approver {
+    pub(super) fn new(approve: Option<Approve>) -> Self {
+        let policy = match approve {
+            Some(Approve::Ask) => Policy::Ask,
+            Some(Approve::Allow) => Policy::Allow,
+            Some(Approve::Deny) => Policy::Deny,
+            None if std::io::stdin().is_terminal() => Policy::Ask,
+            None => Policy::NoTerminal,
+        };
+        Approver {
+            policy,
+            queue: VecDeque::new(),
+            lines: None,
+            stdin_closed: false,
+        }
+    }
+
+    /// A new request of the task.
+    pub(super) fn requested(&mut self, sup: &Supervisor, approval: Approval) {
+        let decision = match self.policy {
+            Policy::Allow => Decision::Allow,
+            Policy::Deny => deny(DENIED_BY_FLAG),
+            Policy::NoTerminal => deny(NO_TERMINAL),
+            Policy::Ask if self.stdin_closed => deny(STDIN_CLOSED),
+            Policy::Ask => {
+                self.queue.push_back(approval);
+                if self.queue.len() == 1 {
+                    self.ask();
+                }
+                return;
+            }
+        };
+        answer(sup, approval.task, &approval.request_id, decision);
+    }
+
+    /// A request was resolved (by this terminal, the app, the timeout, or the end of its turn).
+    pub(super) fn resolved(&mut self, request_id: &str, outcome: ApprovalOutcome) {
+        let Some(at) = self.queue.iter().position(|a| a.request_id == request_id) else {
+            return;
+        };
+        self.queue.remove(at);
+        if at == 0 {
+            say!("  ({})", outcome.as_str());
+            if !self.queue.is_empty() {
+                self.ask();
+            }
+        }
+    }
+
+    /// Whether a question is on screen (so a line from stdin is awaited).
+    pub(super) fn asking(&self) -> bool {
+        !self.queue.is_empty() && !self.stdin_closed
+    }
+
+    /// The next line typed on stdin; `None` at EOF.
+    pub(super) async fn next_line(&mut self) -> Option<String> {
+        let lines = self.lines.get_or_insert_with(read_lines);
+        lines.recv().await.flatten()
+    }
+
+    /// Answers the question on screen with what was typed.
+    pub(super) fn typed(&mut self, sup: &Supervisor, line: Option<String>) {
+        let Some(approval) = self.queue.front() else {
+            return;
+        };
+        let (task, request_id) = (approval.task, approval.request_id.clone());
+        let Some(line) = line else {
+            self.stdin_closed = true;
+            for approval in std::mem::take(&mut self.queue) {
+                answer(sup, approval.task, &approval.request_id, deny(STDIN_CLOSED));
+            }
+            return;
+        };
+        let decision = match line.trim().to_lowercase().as_str() {
+            "y" | "yes" => Decision::Allow,
+            "a" | "always" => Decision::AllowAlways,
+            "n" | "no" => Decision::Deny { message: None },
+            _ => {
+                say!("  Answer y, n or a.");
+                prompt();
+                return;
+            }
+        };
+        // The resolution event takes the request off the queue and asks the next one.
+        answer(sup, task, &request_id, decision);
+    }
+
+    fn ask(&self) {
+        if let Some(approval) = self.queue.front() {
+            for line in render::approval(approval) {
+                say!("{line}");
+            }
+            prompt();
+        }
+    }
+}
+
+fn prompt() {
+    use std::io::Write as _;
+    let mut err = std::io::stderr();
+    let _ = write!(err, "  Allow? [y]es / [n]o / [a]lways for this task: ");
+    let _ = err.flush();
+}
+
+fn deny(message: &str) -> Decision {
+    Decision::Deny {
+        message: Some(message.to_owned()),
+    }
+}
+
+fn answer(sup: &Supervisor, task: TaskId, request_id: &str, decision: Decision) {
+    if let Err(e) = sup.answer(task, request_id, decision) {
+        say!("taskctl: {e}");
+    }
+}
+
+/// Reads stdin line by line on a thread; `None` marks EOF.
+fn read_lines() -> mpsc::Receiver<Option<String>> {
+    let (tx, rx) = mpsc::channel(TYPED_AHEAD);
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            match line {
+                Ok(line) => {
+                    if tx.blocking_send(Some(line)).is_err() {
+                        return;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        let _ = tx.blocking_send(None);
+    });
+    rx
+}
