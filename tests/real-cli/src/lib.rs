@@ -334,13 +334,17 @@ fn leaks_into_agent(key: &OsStr) -> bool {
     agent_setting || matches!(upper.as_str(), "HTTP_PROXY" | "HTTPS_PROXY" | "ALL_PROXY")
 }
 
-/// A stream-json request in `project`, with the session thrown away (the default).
+/// A stream-json request in `project`, with the session thrown away (the default) and tools
+/// run without asking (`bypassPermissions`; the tests of approvals ask for `default`).
 pub fn request(project: &Path, prompt: &str) -> SpawnRequest {
     SpawnRequest {
         name: String::new(),
         prompt: prompt.to_owned(),
         project_dir: project.to_path_buf(),
-        options: TaskOptions::default(),
+        options: TaskOptions {
+            permission_mode: supervisor::PermissionMode::BypassPermissions,
+            ..TaskOptions::default()
+        },
         follow_up_of: None,
     }
 }

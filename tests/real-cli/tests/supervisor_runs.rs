@@ -5,8 +5,7 @@ use std::time::{Duration, Instant};
 
 use supervisor::transcript::Entry;
 use supervisor::{
-    Error, Event, ExitInfo, PermissionMode, Supervisor, TaskId, TaskRecord, TaskStatus,
-    MAX_PROMPT_ARG_BYTES,
+    Error, Event, ExitInfo, Supervisor, TaskId, TaskRecord, TaskStatus, MAX_PROMPT_ARG_BYTES,
 };
 use tasktray_real_cli::{
     bash, claude_bin, cmdline, entries, environ, json, message_texts, pinned_version, project_in,
@@ -685,37 +684,6 @@ fn remove_session(cli: &RealCli, session: &str) {
         removed, 1,
         "session {session} not found in CLAUDE_CONFIG_DIR"
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tool_refused_in_default_permission_mode_is_shown_and_nothing_is_written() {
-    bounded(async {
-        let cli = RealCli::new(json!({"turns": [
-            bash("echo x > refused.txt"),
-            {"text": "I could not write it."}
-        ]}));
-        let sup = cli.supervisor();
-        let project = cli.project("p");
-        let mut req = request(&project, "Write refused.txt");
-        req.options.permission_mode = PermissionMode::Default;
-        let done = run_to_end(&sup, req).await;
-        let output = sup.output_text(done.id).expect("output");
-        // -p cannot ask: the tool is refused, claude goes on and ends normally.
-        assert_eq!(done.status, TaskStatus::Completed, "{output}");
-        assert_eq!(done.result.as_ref().map(|r| r.denied_tools), Some(1), "counted in the summary");
-        assert!(!project.join("refused.txt").exists());
-        let entries = entries(&sup, done.id);
-        assert!(
-            entries.iter().any(|e| matches!(e, Entry::System { subtype, text } if subtype == "permission_denied" && text.contains("needs approval"))),
-            "{entries:#?}"
-        );
-        assert!(
-            entries.iter().any(|e| matches!(e, Entry::ToolResult { is_error: true, text, .. } if text.contains("needs approval"))),
-            "{entries:#?}"
-        );
-        assert_contains(&transcript_file(&done), "needs approval");
-    })
-    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -48,7 +48,16 @@ async fn run_with_a_bash_tool_writes_the_file_and_records_the_task() {
         let dir = project.to_str().expect("UTF-8 path");
         let out = taskctl(
             &cli,
-            &["run", "--name", "real", "--dir", dir, "Write made.txt"],
+            &[
+                "run",
+                "--approve",
+                "allow",
+                "--name",
+                "real",
+                "--dir",
+                dir,
+                "Write made.txt",
+            ],
         )
         .await;
         let stdout = text(&out.stdout);
@@ -141,12 +150,20 @@ async fn ctrl_c_cancels_the_run_and_its_whole_tree() {
         let project = cli.project("p");
         let grace = GRACE.as_secs_f64().to_string();
         let mut cmd = tokio::process::Command::from(cli.taskctl());
-        cmd.args(["run", "--raw", "--grace", &grace, "--dir"])
-            .arg(&project)
-            .arg("Run a long command")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true);
+        cmd.args([
+            "run",
+            "--approve",
+            "allow",
+            "--raw",
+            "--grace",
+            &grace,
+            "--dir",
+        ])
+        .arg(&project)
+        .arg("Run a long command")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
         let mut child = cmd.spawn().expect("spawn taskctl");
         // Every process of the run inherits taskctl's environment, data dir included.
         let data_dir = cli.sandbox.data_dir();
