@@ -317,3 +317,45 @@ async fn taskctl_answers_with_approve_and_never_hangs_without_a_terminal() {
     })
     .await;
 }
+
+/// Claude Code folds a message sent while a tool runs into the running turn (one result for
+/// both); Tasktray knows from the message's replay that nothing is left, and ends the task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_sent_while_a_tool_runs_joins_the_turn_and_the_task_still_ends() {
+    bounded(async {
+        let cli = RealCli::new(json!({"turns": [
+            bash("echo started; sleep 300"),
+            {"text": "Done, with the extra step."}
+        ]}));
+        let sup = cli.supervisor();
+        let project = cli.project("p");
+        let id = sup
+            .spawn(ask_me(&project, "Run the long thing"))
+            .expect("spawn");
+        let sleep_pid = sleeper(&sup, id).await;
+        sup.send(id, "Also mention the weather.").expect("send");
+        // The message waits for the tool; end the tool so the turn can go on.
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(sleep_pid),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .expect("end the tool");
+        let done = sup.wait(id).await.expect("wait");
+        assert_eq!(
+            done.status,
+            TaskStatus::Completed,
+            "{:?}",
+            sup.output_text(id)
+        );
+        let log = sup.log_text(id).expect("log");
+        assert_eq!(
+            log.matches("\"type\":\"result\"").count(),
+            1,
+            "one turn: {log}"
+        );
+        let calls = cli.mock.model_calls();
+        let texts = message_texts(calls.last().expect("a call"), "user").join("\n");
+        assert_contains(&texts, "Also mention the weather.");
+    })
+    .await;
+}
