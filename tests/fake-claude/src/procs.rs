@@ -7,11 +7,16 @@
 
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
-use std::process::{Command, ExitCode, Stdio};
-use std::time::Duration;
+use std::process::{Command, ExitCode, Output, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
 
 use nix::sys::resource::{setrlimit, Resource};
-use nix::sys::signal::{raise, SigSet, Signal};
+use nix::sys::signal::{kill, killpg, raise, SigSet, Signal};
+use nix::unistd::Pid;
+
+use crate::inbox::Inbox;
 
 /// `argv[1]` that selects an internal mode; not part of the CLI surface.
 pub(crate) const INTERNAL_FLAG: &str = "--fake-claude-internal";
@@ -19,6 +24,11 @@ pub(crate) const INTERNAL_FLAG: &str = "--fake-claude-internal";
 const LEFT_BEHIND_SECS: &str = "600";
 /// The line a sleeper writes once it is in its own session with its signals set.
 const READY: &str = "ready";
+/// How long an interrupted tool may take to be reaped once killed.
+const REAP_GRACE: Duration = Duration::from_secs(2);
+
+/// The pid (and process group) of the running `tool` command, 0 when none runs.
+static RUNNING_TOOL: AtomicI32 = AtomicI32::new(0);
 
 /// What a tool call printed and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +40,16 @@ pub(crate) struct ToolOutput {
 }
 
 impl ToolOutput {
+    /// A tool that could not be started.
+    pub(crate) fn failed(err: &io::Error) -> Self {
+        Self {
+            stdout: String::new(),
+            stderr: format!("fake-claude: cannot run the tool: {err}"),
+            success: false,
+            code: None,
+        }
+    }
+
     /// The `tool_result` content: stdout, or for a failure the exit code and both streams.
     pub(crate) fn content(&self) -> String {
         if self.success {
@@ -70,18 +90,97 @@ fn internal(mode: &str) -> io::Result<Command> {
     Ok(cmd)
 }
 
-/// Runs `sh -c CMD` in the current directory, in its own session, and captures its output.
-pub(crate) fn run_tool(command: &str) -> io::Result<ToolOutput> {
-    let output = internal("setsid-exec")?
+/// How a tool call ended.
+#[derive(Debug)]
+pub(crate) enum Ran {
+    Done(ToolOutput),
+    /// An interrupt came first: the tool's process group was killed.
+    Interrupted,
+}
+
+/// Runs `sh -c CMD` in the current directory, in its own session, and captures its output. An
+/// interrupt in `inbox` stops it: its whole process group is killed (and reaped, within a grace
+/// period) before this returns.
+pub(crate) fn run_tool(command: &str, inbox: &Arc<Inbox>) -> io::Result<Ran> {
+    let child = internal("setsid-exec")?
         .args(["sh", "-c", command])
         .stdin(Stdio::null())
-        .output()?;
-    Ok(ToolOutput {
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let pid = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
+    RUNNING_TOOL.store(pid.as_raw(), Ordering::SeqCst);
+    let (tx, rx) = mpsc::channel();
+    let waker = Arc::clone(inbox);
+    std::thread::Builder::new()
+        .name("tool".to_owned())
+        .spawn(move || {
+            let output = child.wait_with_output();
+            let _ =
+                RUNNING_TOOL.compare_exchange(pid.as_raw(), 0, Ordering::SeqCst, Ordering::SeqCst);
+            let _ = tx.send(output);
+            waker.poke();
+        })?;
+    let ended = inbox.wait_until(None, |state| match rx.try_recv() {
+        Ok(output) => Some(Some(output)),
+        Err(_) if !state.interrupts.is_empty() => Some(None),
+        Err(_) => None,
+    });
+    match ended.flatten() {
+        Some(output) => output.map(|output| Ran::Done(tool_output(&output))),
+        None => {
+            kill_group(pid);
+            let deadline = Instant::now() + REAP_GRACE;
+            let _ = rx.recv_timeout(REAP_GRACE);
+            // Its other processes (children of the shell, now orphans) die on their own time.
+            while group_alive(pid) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Ok(Ran::Interrupted)
+        }
+    }
+}
+
+/// Kills the running `tool` command's process group, if one runs.
+pub(crate) fn kill_running_tool() {
+    let pid = RUNNING_TOOL.swap(0, Ordering::SeqCst);
+    if pid > 0 {
+        kill_group(Pid::from_raw(pid));
+    }
+}
+
+/// Whether a process of group `pgid` is still alive (not a zombie), from `/proc`.
+fn group_alive(pgid: Pid) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    let pgid = pgid.as_raw().to_string();
+    entries.flatten().any(|entry| {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            return false;
+        };
+        // After the parenthesised command name: state, ppid, pgrp, ...
+        let fields: Vec<&str> = stat
+            .rsplit_once(") ")
+            .map_or_else(Vec::new, |(_, rest)| rest.split_whitespace().collect());
+        fields.len() > 2 && fields[2] == pgid && !matches!(fields[0], "Z" | "X")
+    })
+}
+
+fn kill_group(pid: Pid) {
+    // The tool leads its own session, so its group id is its pid; before its setsid() it is
+    // only a process of ours.
+    let _ = killpg(pid, Signal::SIGKILL);
+    let _ = kill(pid, Signal::SIGKILL);
+}
+
+fn tool_output(output: &Output) -> ToolOutput {
+    ToolOutput {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         success: output.status.success(),
         code: output.status.code(),
-    })
+    }
 }
 
 /// Starts a sleeper in its own session and returns its pid once it is set up. It is never

@@ -1,4 +1,5 @@
-//! `FAKE_CLAUDE_RECORD`: one JSON line per run, so tests can check how the agent was started.
+//! `FAKE_CLAUDE_RECORD`: one JSON line per run, so tests can check how the agent was started,
+//! and in two-way mode one more line per user or control message read from stdin.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -7,6 +8,7 @@ use std::os::unix::fs::FileTypeExt;
 
 use serde_json::{Map, Value};
 
+use crate::args::Args;
 use crate::json::Obj;
 
 /// The variable naming the file to append to.
@@ -19,15 +21,33 @@ pub(crate) struct Start<'a> {
     pub(crate) prompt: Option<&'a str>,
     pub(crate) prompt_from_stdin: bool,
     pub(crate) cwd: &'a str,
+    /// The parsed command line, if it parsed.
+    pub(crate) args: Option<&'a Args>,
 }
 
-/// Appends the record line if `FAKE_CLAUDE_RECORD` is set. A failure is reported on stderr and
-/// otherwise ignored: the run goes on.
+/// Appends the start line if `FAKE_CLAUDE_RECORD` is set.
 pub(crate) fn write(start: &Start<'_>) {
+    append(&line(start));
+}
+
+/// Appends `{"pid":N,"stdin":MESSAGE}` for a message read from stdin in two-way mode.
+pub(crate) fn stdin_message(message: &Value) {
+    if std::env::var_os(RECORD_ENV).is_some() {
+        let line = Obj::new()
+            .field("pid", std::process::id())
+            .field("stdin", message.clone())
+            .build();
+        append(&line);
+    }
+}
+
+/// Appends one line if `FAKE_CLAUDE_RECORD` is set. A failure is reported on stderr and
+/// otherwise ignored: the run goes on.
+fn append(line: &str) {
     let Some(path) = std::env::var_os(RECORD_ENV) else {
         return;
     };
-    let line = format!("{}\n", line(start));
+    let line = format!("{line}\n");
     let written = OpenOptions::new()
         .create(true)
         .append(true)
@@ -62,6 +82,29 @@ fn line(start: &Start<'_>) -> String {
         .field("stdin_is_pipe", stdin_is_pipe())
         .field("env_CLAUDECODE", claudecode)
         .field("env_TASKTRAY", tasktray)
+        .field("input_format", start.args.map(|a| a.input_format.name()))
+        .field(
+            "permission_mode",
+            start.args.map(|a| a.permission_mode.clone()),
+        )
+        .field(
+            "permission_prompt_tool",
+            start.args.and_then(|a| a.permission_prompt_tool.clone()),
+        )
+        .field(
+            "allowed_tools",
+            start
+                .args
+                .map(|a| a.allowed_tools.clone())
+                .unwrap_or_default(),
+        )
+        .field(
+            "disallowed_tools",
+            start
+                .args
+                .map(|a| a.disallowed_tools.clone())
+                .unwrap_or_default(),
+        )
         .build()
 }
 

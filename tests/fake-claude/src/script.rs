@@ -27,6 +27,21 @@ pub(crate) enum ResultKind {
     ErrorSubtype,
 }
 
+/// The tool of an `ask` directive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AskTool {
+    Bash(String),
+    Write {
+        path: String,
+        content: String,
+    },
+    Edit {
+        path: String,
+        old: String,
+        new: String,
+    },
+}
+
 /// One step of a script.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Directive {
@@ -44,6 +59,9 @@ pub(crate) enum Directive {
     Result { kind: ResultKind, text: String },
     Crash(Signal),
     WaitStdin,
+    Ask(AskTool),
+    BadControl,
+    WaitMessage,
 }
 
 /// A directive that could not be parsed.
@@ -171,9 +189,38 @@ fn parse_directive(text: &str) -> Result<Directive, String> {
         }
         "crash" => Directive::Crash(signal(one(&args, "crash SIGNAL")?)?),
         "wait-stdin" => none(&args, Directive::WaitStdin)?,
+        "ask" => Directive::Ask(ask(rest)?),
+        "bad-control" => none(&args, Directive::BadControl)?,
+        "wait-message" => none(&args, Directive::WaitMessage)?,
         _ => return Err(format!("unknown directive `{word}`")),
     };
     Ok(directive)
+}
+
+/// `ask Bash CMD`, `ask Write PATH [CONTENT...]`, `ask Edit PATH OLD NEW`.
+fn ask(rest: &str) -> Result<AskTool, String> {
+    const USAGE: &str = "usage: ask Bash CMD | ask Write PATH CONTENT... | ask Edit PATH OLD NEW";
+    let (tool, tail) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    let tail = tail.trim();
+    match tool {
+        "Bash" if !tail.is_empty() => Ok(AskTool::Bash(tail.to_owned())),
+        "Write" if !tail.is_empty() => {
+            let (path, content) = tail.split_once(char::is_whitespace).unwrap_or((tail, ""));
+            Ok(AskTool::Write {
+                path: path.to_owned(),
+                content: content.trim_start().to_owned(),
+            })
+        }
+        "Edit" => match tail.split_whitespace().collect::<Vec<_>>().as_slice() {
+            [path, old, new] => Ok(AskTool::Edit {
+                path: (*path).to_owned(),
+                old: (*old).to_owned(),
+                new: (*new).to_owned(),
+            }),
+            _ => Err(USAGE.to_owned()),
+        },
+        _ => Err(USAGE.to_owned()),
+    }
 }
 
 fn one<'a>(args: &[&'a str], usage: &str) -> Result<&'a str, String> {

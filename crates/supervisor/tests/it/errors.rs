@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use supervisor::{AgentSearch, Error, ShimProgram, Stream, TaskStatus, MAX_PROMPT_ARG_BYTES};
 use tasktray_test_support::{bounded, Sandbox};
 
-use crate::{config, request, run_to_end, start};
+use crate::{config, request, run_to_end, start, text_request};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_are_refused_with_clear_errors() {
@@ -151,12 +151,13 @@ async fn prompts_reach_the_agent_intact() {
             .push(("FAKE_CLAUDE_RECORD".into(), record.clone().into_os_string()));
         let sup = start(cfg);
         let project = sandbox.project("p");
-        let big = format!("-start {}", "y".repeat(MAX_PROMPT_ARG_BYTES * 2));
+        let big = format!("-start {}", "y".repeat(MAX_PROMPT_ARG_BYTES * 3));
         let prompts = [
             "--dangerous looking prompt".to_owned(),
             "line one\nline \"two\" with 'quotes' and $HOME and `ticks`".to_owned(),
             big,
         ];
+        // Two-way tasks: the prompt is the first user message, whatever its size.
         for prompt in &prompts {
             let done = run_to_end(&sup, request(&project, prompt)).await;
             assert_eq!(
@@ -171,27 +172,51 @@ async fn prompts_reach_the_agent_intact() {
                 "the agent echoes its prompt"
             );
         }
+        // Text tasks: an argument, or stdin from a file when it is long or looks like a flag.
+        for prompt in &prompts {
+            let done = run_to_end(&sup, text_request(&project, prompt)).await;
+            assert_eq!(done.status, TaskStatus::Completed);
+            assert_eq!(sup.log_text(done.id).expect("log").trim_end(), prompt);
+        }
         let recorded: Vec<serde_json::Value> = std::fs::read_to_string(&record)
             .expect("record")
             .lines()
             .map(|l| serde_json::from_str(l).expect("json"))
             .collect();
-        assert_eq!(recorded.len(), 3);
-        for (rec, prompt) in recorded.iter().zip(&prompts) {
-            assert_eq!(rec["prompt"].as_str(), Some(prompt.as_str()));
-            assert_eq!(
-                rec["stdin_is_pipe"], false,
-                "stdin is never left an open pipe"
+        let starts: Vec<&serde_json::Value> = recorded
+            .iter()
+            .filter(|r| r.get("argv").is_some())
+            .collect();
+        assert_eq!(starts.len(), 6, "one start per task");
+        let messages: Vec<&str> = recorded
+            .iter()
+            .filter(|r| r["stdin"]["type"] == "user")
+            .filter_map(|r| r["stdin"]["message"]["content"].as_str())
+            .collect();
+        assert_eq!(
+            messages,
+            prompts.iter().map(String::as_str).collect::<Vec<_>>()
+        );
+        for start in &starts {
+            assert!(
+                start["env_TASKTRAY"]["TASKTRAY_TASK"].is_string(),
+                "{start}"
             );
-            assert!(rec["env_TASKTRAY"]["TASKTRAY_TASK"].is_string(), "{rec}");
+        }
+        for (start, prompt) in starts[3..].iter().zip(&prompts) {
+            assert_eq!(start["prompt"].as_str(), Some(prompt.as_str()));
+            assert_eq!(
+                start["stdin_is_pipe"], false,
+                "a text task's stdin is never left an open pipe"
+            );
         }
         assert_eq!(
-            recorded[0]["prompt_from_stdin"], true,
+            starts[3]["prompt_from_stdin"], true,
             "a leading dash goes through stdin"
         );
-        assert_eq!(recorded[1]["prompt_from_stdin"], false);
+        assert_eq!(starts[4]["prompt_from_stdin"], false);
         assert_eq!(
-            recorded[2]["prompt_from_stdin"], true,
+            starts[5]["prompt_from_stdin"], true,
             "a long prompt goes through stdin"
         );
     })

@@ -100,7 +100,43 @@ fn errors_name_the_directive() {
         "crash NOPE",
         "crash 999",
         "trap-term now",
+        "ask",
+        "ask Bash",
+        "ask Read x",
+        "ask Write",
+        "ask Edit f old",
+        "ask Edit f a b c",
+        "bad-control x",
+        "wait-message now",
     ] {
         assert!(parse(bad).is_err(), "`{bad}` should not parse");
     }
+}
+
+#[test]
+fn two_way_directives() {
+    assert_eq!(
+        ok(
+            "ask Bash echo a > b.txt; ask Write d/f.txt two  words; ask Write empty.txt; \
+            ask Edit f.txt old new; bad-control; wait-message"
+        ),
+        vec![
+            Directive::Ask(AskTool::Bash("echo a > b.txt".into())),
+            Directive::Ask(AskTool::Write {
+                path: "d/f.txt".into(),
+                content: "two  words".into()
+            }),
+            Directive::Ask(AskTool::Write {
+                path: "empty.txt".into(),
+                content: String::new()
+            }),
+            Directive::Ask(AskTool::Edit {
+                path: "f.txt".into(),
+                old: "old".into(),
+                new: "new".into()
+            }),
+            Directive::BadControl,
+            Directive::WaitMessage,
+        ]
+    );
 }

@@ -182,6 +182,97 @@ impl Live {
     pub fn close_stdin(&mut self) {
         drop(self.child.stdin.take());
     }
+
+    /// Writes one line (and `\n`) to fake-claude's stdin.
+    pub fn send_line(&mut self, line: &str) {
+        let stdin = self.child.stdin.as_mut().expect("stdin still open");
+        stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .and_then(|()| stdin.flush())
+            .expect("write to fake-claude's stdin");
+    }
+
+    /// Writes one JSON message to stdin.
+    pub fn send(&mut self, message: &serde_json::Value) {
+        self.send_line(&message.to_string());
+    }
+
+    /// Sends a user message.
+    pub fn user(&mut self, text: &str) {
+        self.send(
+            &serde_json::json!({"type": "user", "message": {"role": "user", "content": text},
+            "parent_tool_use_id": null, "session_id": ""}),
+        );
+    }
+
+    /// The next stdout line as JSON; `None` at EOF.
+    pub fn next_json(&self) -> Option<serde_json::Value> {
+        self.next_line()
+            .map(|line| serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}")))
+    }
+
+    /// Reads JSON lines until one satisfies `pred`, and returns it; every line read is also
+    /// kept in `seen`.
+    pub fn until(
+        &self,
+        seen: &mut Vec<serde_json::Value>,
+        what: &str,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        loop {
+            let Some(line) = self.next_json() else {
+                panic!("stdout ended before {what}; seen: {seen:#?}")
+            };
+            seen.push(line.clone());
+            if pred(&line) {
+                return line;
+            }
+        }
+    }
+}
+
+/// A fake-claude command in two-way mode, with `extra` arguments.
+pub fn two_way(extra: &[&str]) -> Command {
+    let mut args = vec![
+        "-p",
+        "--input-format",
+        "stream-json",
+        "--output-format",
+        "stream-json",
+        "--verbose",
+    ];
+    args.extend_from_slice(extra);
+    fake(&args)
+}
+
+/// A new empty directory under the temp dir (canonical), for a test's files.
+pub fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_nanos();
+    let dir =
+        std::env::temp_dir().join(format!("fake-claude-{name}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create a scratch dir");
+    std::fs::canonicalize(&dir).expect("canonical scratch dir")
+}
+
+/// Whether any live (not zombie) process is in process group `pgid`.
+pub fn group_alive(pgid: i32) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            return false;
+        };
+        let Some((_, rest)) = stat.rsplit_once(") ") else {
+            return false;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // state, ppid, pgrp
+        fields.len() > 2 && fields[2] == pgid.to_string() && !matches!(fields[0], "Z" | "X")
+    })
 }
 
 impl Drop for Live {
