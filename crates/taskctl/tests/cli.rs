@@ -435,3 +435,112 @@ fn a_closed_stderr_and_a_vanished_data_dir_neither_crash_nor_hang_a_run() {
         "the task completed and taskctl said so by its exit code"
     );
 }
+
+#[test]
+fn requests_are_asked_on_stdin_and_answered_one_by_one() {
+    use std::io::Write as _;
+    let sandbox = Sandbox::new();
+    let project = sandbox.project("p");
+    let mut child = taskctl(&sandbox)
+        .args(["run", "--approve", "ask", "--dir"])
+        .arg(&project)
+        .arg("fake: ask Bash echo a > a.txt; ask Bash echo b > b.txt")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn taskctl");
+    // A wrong answer is asked again; then yes to the first request, no to the second.
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"maybe\ny\nn\n")
+        .expect("answers");
+    let out = child.wait_with_output().expect("taskctl ends");
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    for needle in [
+        "? task 1 asks to use Bash: echo a > a.txt",
+        "Allow? [y]es / [n]o / [a]lways for this task",
+        "Answer y, n or a.",
+        "? task 1 asks to use Bash: echo b > b.txt",
+    ] {
+        assert!(stderr.contains(needle), "missing {needle:?} in:\n{stderr}");
+    }
+    assert!(project.join("a.txt").exists(), "{stdout}");
+    assert!(!project.join("b.txt").exists(), "{stdout}");
+    assert!(
+        stdout.contains("✓ allowed") && stdout.contains("✗ denied"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn without_a_terminal_or_approve_requests_are_denied_at_once() {
+    let sandbox = Sandbox::new();
+    for (flags, reason) in [
+        (&[][..], "taskctl has no terminal to ask on"),
+        (
+            &["--approve", "deny"][..],
+            "Denied by taskctl --approve deny.",
+        ),
+    ] {
+        let project = sandbox.project(if flags.is_empty() { "a" } else { "b" });
+        let out = output_of(
+            taskctl(&sandbox)
+                .arg("run")
+                .args(flags)
+                .arg("--dir")
+                .arg(&project)
+                .arg("fake: ask Bash echo x > x.txt"),
+        );
+        let stdout = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{stdout}");
+        assert!(stdout.contains(reason), "missing {reason:?} in:\n{stdout}");
+        assert!(!project.join("x.txt").exists());
+    }
+    let project = sandbox.project("c");
+    let out = output_of(
+        taskctl(&sandbox)
+            .args(["run", "--approve", "allow", "--dir"])
+            .arg(&project)
+            .arg("fake: ask Bash echo x > x.txt"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(project.join("x.txt").exists());
+}
+
+#[test]
+fn ctrl_c_while_a_question_is_open_cancels_the_task() {
+    let sandbox = Sandbox::new();
+    let mut child = taskctl(&sandbox)
+        .args(["run", "--approve", "ask", "--dir"])
+        .arg(sandbox.project("p"))
+        .arg("fake: ask Bash echo x > x.txt")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn taskctl");
+    let stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let (asked_tx, asked) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if line.contains("asks to use Bash") {
+                let _ = asked_tx.send(());
+            }
+        }
+    });
+    asked
+        .recv_timeout(TEST_TIMEOUT)
+        .expect("the question is asked");
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).expect("Ctrl-C");
+    let status = wait_child(&mut child, TEST_TIMEOUT);
+    assert_eq!(status.code(), Some(130));
+    let history = supervisor::History::open(&sandbox.data_dir()).expect("history");
+    assert_eq!(
+        history.load(TaskId(1)).expect("task 1").status,
+        TaskStatus::Cancelled
+    );
+}

@@ -120,8 +120,10 @@ impl Approver {
                 return;
             }
         };
-        // The resolution event takes the request off the queue and asks the next one.
         answer(sup, task, &request_id, decision);
+        // Answered here: the next line typed is for the next request.
+        self.queue.pop_front();
+        self.ask();
     }
 
     fn ask(&self) {
