@@ -291,6 +291,11 @@ impl App {
         notifications::since(self.notify_offset)
     }
 
+    /// The notifications this app closed itself.
+    pub fn closed_notifications(&self) -> Vec<u32> {
+        notifications::closed_since(self.notify_offset)
+    }
+
     /// Whether the app process has exited.
     pub fn exited(&self) -> bool {
         !procs::alive(self.pid)

@@ -60,7 +60,17 @@ impl Note {
 pub fn since(offset: u64) -> Vec<Note> {
     records::read_since(&env::notify_record(), offset)
         .into_iter()
+        .filter(|r| r.get("summary").is_some())
         .map(Note::from_json)
+        .collect()
+}
+
+/// The ids of the notifications the app closed (CloseNotification) after byte `offset`.
+pub fn closed_since(offset: u64) -> Vec<u32> {
+    records::read_since(&env::notify_record(), offset)
+        .into_iter()
+        .filter_map(|r| r["closed"].as_u64())
+        .filter_map(|id| u32::try_from(id).ok())
         .collect()
 }
 

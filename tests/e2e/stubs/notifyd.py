@@ -7,6 +7,8 @@ the way a desktop's server would, and records every Notify call as one JSON line
     {"id", "sender", "app_name", "replaces_id", "app_icon", "summary", "body", "actions",
      "hints", "expire_timeout", "answered"}
 
+A CloseNotification call from the app is recorded as {"closed": id, "reason": 3}.
+
 `actions` is the flat list the client sent (key, label, key, label, ...); `hints` are the
 values without their D-Bus variant wrappers (byte arrays become "<N bytes>", image data a
 short description). `answered` is false in --hang mode.
@@ -84,6 +86,7 @@ class Notifications(ServiceInterface):
 
     @method()
     def CloseNotification(self, id: "u"):
+        self.server.record({"closed": id, "reason": CLOSED_BY_CALL})
         self.server.close(id, CLOSED_BY_CALL)
 
     @method()
@@ -166,12 +169,15 @@ class Server:
             "expire_timeout": expire,
             "answered": not self.hang,
         }
-        self.records.append(entry)
-        self.record_file.write(json.dumps(entry, ensure_ascii=False) + "\n")
-        self.record_file.flush()
+        self.record(entry)
         if self.hang:
             return True  # handled, and never answered
         return Message.new_method_return(msg, "u", [id])
+
+    def record(self, entry):
+        self.records.append(entry)
+        self.record_file.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        self.record_file.flush()
 
     def close(self, id, reason):
         if id in self.open:
