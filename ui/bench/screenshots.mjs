@@ -5,7 +5,18 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launch, watchErrors } from './lib/browser.mjs';
-import { AGENT, SETTINGS, screenshotTasks, storyLines, result } from './lib/fixtures.mjs';
+import {
+  AGENT,
+  FAILED_REASON,
+  SETTINGS,
+  askingLines,
+  refusedLines,
+  result,
+  screenshotApprovals,
+  screenshotTasks,
+  steeredLines,
+  storyLines,
+} from './lib/fixtures.mjs';
 import { serve } from './lib/serve.mjs';
 import { installTauriMock } from './lib/tauri-mock.mjs';
 
@@ -19,11 +30,18 @@ function scenario(extra = {}) {
     ...storyLines().slice(0, 6),
     { seq: 6, stream: 'stdout', text: '{"type":"result"}', continued: false, entries: [{ kind: 'result', ...result({ text: 'Added a "Following up" section to README.md with an example of `taskctl follow-up`.' }) }] },
   ];
+  const [bash, write] = screenshotApprovals();
+  const asking9 = askingLines(bash, "The CHANGELOG is in. I'll tag the release and publish the supervisor crate.");
+  const asking8 = askingLines(write, "I'll add the 0.4 section at the top of CHANGELOG.md.");
+  const all = (lines) => ({ lines, first_seq: 0, next_seq: lines.length });
   return {
     tasks: screenshotTasks(),
+    approvals: [bash, write],
     outputs: {
-      7: { lines: story, first_seq: 0, next_seq: story.length },
-      6: { lines: done, first_seq: 0, next_seq: done.length },
+      9: all(asking9),
+      8: all(asking8),
+      7: all(story),
+      6: all(done),
     },
     settings: SETTINGS,
     agent: AGENT,
@@ -32,8 +50,81 @@ function scenario(extra = {}) {
   };
 }
 
+/** Opens the task whose row is named `name` and waits for its transcript. */
+async function open(page, name) {
+  await page.getByRole('button', { name }).click();
+  await page.locator('[data-testid=transcript] .row').first().waitFor();
+}
+
 const shots = [
   { name: 'list', run: async () => {} },
+  {
+    name: 'task-waiting-bash',
+    run: async (page) => {
+      await open(page, /Publish the 0\.4 release/);
+      await page.getByTestId('approval-card').waitFor();
+    },
+  },
+  {
+    name: 'task-waiting-write',
+    run: async (page) => {
+      await open(page, /Add the CHANGELOG entry/);
+      await page.getByTestId('approval-card').waitFor();
+    },
+  },
+  {
+    name: 'task-deny-message',
+    run: async (page) => {
+      await open(page, /Publish the 0\.4 release/);
+      await page.getByLabel('Message to the agent (optional)').fill('Not yet: the CI is still red.');
+      await page.getByRole('button', { name: 'Allow', exact: true }).focus();
+    },
+  },
+  {
+    name: 'task-stopped',
+    scenario: (() => {
+      const lines = steeredLines(screenshotApprovals()[0]);
+      return { approvals: [], outputs: { 9: { lines, first_seq: 0, next_seq: lines.length } } };
+    })(),
+    run: async (page) => {
+      await open(page, /Publish the 0\.4 release/);
+      await page.getByTestId('waiting-instruction').waitFor();
+      await page.getByLabel('Tell the agent').fill('The CI is green now: go ahead and publish.');
+    },
+  },
+  {
+    name: 'task-refused',
+    scenario: (() => {
+      const lines = refusedLines();
+      return { outputs: { 6: { lines, first_seq: 0, next_seq: lines.length } } };
+    })(),
+    run: async (page) => {
+      await open(page, /Write the README/);
+      await page.getByTestId('refusals').waitFor();
+    },
+  },
+  {
+    name: 'task-failed',
+    scenario: (() => {
+      const tasks = screenshotTasks().map((t) =>
+        t.id === 5 ? { ...t, error: FAILED_REASON.replace('[tasktray] ', ''), result: null } : t,
+      );
+      const note = { seq: 0, stream: 'tasktray', text: FAILED_REASON, continued: false, entries: [{ kind: 'plain', text: FAILED_REASON }] };
+      return { tasks, outputs: { 5: { lines: [note], first_seq: 0, next_seq: 1 } } };
+    })(),
+    run: async (page) => {
+      await open(page, /Upgrade tokio/);
+    },
+  },
+  {
+    name: 'list-failed',
+    scenario: {
+      tasks: screenshotTasks().map((t) => (t.id === 5 ? { ...t, error: FAILED_REASON, result: null } : t)),
+    },
+    run: async (page) => {
+      await page.getByRole('button', { name: 'Finished' }).click();
+    },
+  },
   { name: 'list-empty', scenario: { tasks: [] }, run: async () => {} },
   {
     name: 'task-running',
@@ -87,8 +178,16 @@ const shots = [
   {
     name: 'confirm-quit',
     run: async (page) => {
-      await page.evaluate(() => window.__mock.emit('app://navigate', { view: 'confirmQuit', running: 1 }));
-      await page.getByText('1 task is still running').waitFor();
+      await page.evaluate(() => window.__mock.emit('app://navigate', { view: 'confirmQuit', running: 3 }));
+      await page.getByText('3 tasks are still running').waitFor();
+    },
+  },
+  {
+    name: 'launch-bypass',
+    run: async (page) => {
+      await page.getByRole('button', { name: /New task/ }).first().click();
+      await page.getByLabel('Permission mode').selectOption('bypassPermissions');
+      await page.getByTestId('permission-warning').evaluate((el) => el.scrollIntoView({ block: 'center' }));
     },
   },
   {
@@ -98,6 +197,15 @@ const shots = [
       await page.getByText('2.1.332').waitFor();
       await page.getByRole('button', { name: 'Save' }).click();
       await page.getByText('Saved').waitFor();
+    },
+  },
+  {
+    name: 'settings-requests',
+    run: async (page) => {
+      await page.getByRole('button', { name: 'Settings' }).click();
+      await page.getByText('2.1.332').waitFor();
+      await page.getByLabel(/Time to answer a request/).fill('2000');
+      await page.getByText('Requests from tasks').evaluate((el) => el.scrollIntoView({ block: 'start' }));
     },
   },
 ];

@@ -6,7 +6,7 @@ import { emit } from '@tauri-apps/api/event';
 import { render, waitFor } from '@testing-library/svelte';
 import { vi } from 'vitest';
 import App from '../src/App.svelte';
-import type { Entry, LineView, OutputPage, Settings, TaskRecord } from '../src/lib/bindings';
+import type { Approval, Entry, LineView, OutputPage, Settings, TaskRecord } from '../src/lib/bindings';
 import { AppState } from '../src/lib/stores/app.svelte';
 
 export type Handler = (args: Record<string, unknown>) => unknown;
@@ -17,7 +17,7 @@ export function task(p: Partial<TaskRecord> = {}): TaskRecord {
     name: 'A task',
     prompt: 'Do it',
     project_dir: '/home/u/code/proj',
-    options: { format: 'stream-json', permission_mode: 'bypassPermissions', model: null, keep_session: false, resume: null },
+    options: { format: 'stream-json', permission_mode: 'default', model: null, keep_session: false, resume: null, allowed_tools: [] },
     status: 'completed',
     created_at_ms: 1_000_000,
     started_at_ms: 1_000_100,
@@ -43,6 +43,8 @@ export const SETTINGS: Settings = {
   notifications: true,
   ring_lines: 1000,
   grace_secs: 5,
+  approval_timeout_mins: 30,
+  allowed_tools: 'Read Grep',
 };
 
 export function textLine(seq: number, text = `line ${seq}`): LineView {
@@ -82,6 +84,7 @@ export function defaults(over: Record<string, Handler> = {}): Record<string, Han
     get_settings: () => SETTINGS,
     recent_projects: () => [],
     task_output: () => page([]),
+    pending_approvals: () => [],
     detect_agent: () => ({ path: '/usr/bin/claude', version: '2.1.332', error: null }),
     ...over,
   };
@@ -103,4 +106,20 @@ export function emitEvent(event: string, payload: unknown): Promise<void> {
 
 export function calledWith(calls: ReturnType<typeof backend>, cmd: string) {
   return calls.mock.calls.filter(([c]) => c === cmd).map(([, a]) => a);
+}
+
+/** An open request, as `pending_approvals` returns it. */
+export function approval(p: Partial<Approval> = {}): Approval {
+  return {
+    task: 5,
+    request_id: 'req-1',
+    tool: 'Bash',
+    input: { command: 'git push origin main', description: 'Push the branch' },
+    description: null,
+    suggestions: [{ type: 'addRules', rules: [{ toolName: 'Bash', ruleContent: 'git push:*' }], behavior: 'allow', destination: 'session' }],
+    blocked_path: null,
+    requested_at_ms: Date.now(),
+    expires_at_ms: null,
+    ...p,
+  };
 }

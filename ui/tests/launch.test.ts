@@ -25,6 +25,27 @@ describe('launch form', () => {
     expect(document.querySelectorAll('#recent-projects option')).toHaveLength(2);
   });
 
+  it('explains each permission mode, warns about bypass, and notes what text cannot do', async () => {
+    await openForm();
+    const mode = screen.getByLabelText('Permission mode') as HTMLSelectElement;
+    expect([...mode.options].map((o) => o.textContent)).toEqual([
+      'Ask me (recommended)',
+      'Accept edits, ask for the rest',
+      "Auto (the agent's safety check decides)",
+      "Don't ask: deny what needs permission",
+      'Manual (same as Ask me)',
+      'Plan only: no changes',
+      'Bypass permissions — dangerous: runs anything without asking',
+    ]);
+    expect(screen.getByTestId('permission-hint').textContent).toMatch(/File edits/);
+    expect(screen.queryByTestId('permission-warning')).toBeNull();
+    await fireEvent.change(mode, { target: { value: 'bypassPermissions' } });
+    expect(screen.getByTestId('permission-warning').textContent).toMatch(/without asking/);
+    expect(screen.queryByTestId('permission-text-note')).toBeNull();
+    await fireEvent.change(screen.getByLabelText('Output format'), { target: { value: 'text' } });
+    expect(screen.getByTestId('permission-text-note').textContent).toMatch(/Approvals and messages need the stream-json format/);
+  });
+
   it('validates before submitting: empty prompt, empty or relative folder', async () => {
     const { calls, dir, prompt } = await openForm();
     await type(dir, '');
@@ -54,7 +75,7 @@ describe('launch form', () => {
         name: 'Tidy up',
         prompt: 'Tidy the README\nand the docs',
         project_dir: '/home/u/code/proj',
-        options: { format: 'text', permission_mode: 'acceptEdits', model: 'opus', keep_session: true, resume: null },
+        options: { format: 'text', permission_mode: 'acceptEdits', model: 'opus', keep_session: true, resume: null, allowed_tools: [] },
         follow_up_of: null,
       } satisfies SpawnRequest,
     });

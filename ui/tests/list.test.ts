@@ -2,7 +2,7 @@
 
 import { fireEvent, screen, waitFor, within } from '@testing-library/svelte';
 import { describe, expect, it } from 'vitest';
-import { backend, calledWith, defaults, emitEvent, renderApp, task, textLine } from './helpers';
+import { approval, backend, calledWith, defaults, emitEvent, renderApp, task, textLine } from './helpers';
 
 const TASKS = [
   task({ id: 3, name: 'Running one', status: 'running', finished_at_ms: null, exit: null, line_count: 4 }),
@@ -85,6 +85,43 @@ describe('task list', () => {
     expect(calledWith(calls, 'list_tasks')).toHaveLength(1);
     document.dispatchEvent(new Event('visibilitychange'));
     await waitFor(() => expect(calledWith(calls, 'list_tasks')).toHaveLength(2));
+  });
+});
+
+describe('tasks that wait for the user', () => {
+  const WAITING = task({ id: 4, name: 'Needs me', status: 'waiting', finished_at_ms: null, exit: null });
+
+  it('shows "Waiting for you" and what the oldest request asks', async () => {
+    backend(
+      defaults({
+        list_tasks: () => [WAITING, ...TASKS],
+        pending_approvals: () => [
+          approval({ task: 4, input: { command: 'npm publish' } }),
+          approval({ task: 4, request_id: 'req-2', tool: 'Write', input: { file_path: '/p/x', content: '' } }),
+        ],
+      }),
+    );
+    await renderApp();
+    const row = screen.getByTestId('task-row-4');
+    expect(within(row).getByTestId('status-badge').textContent).toBe('?Waiting for you');
+    await waitFor(() => expect(within(row).getByTestId('task-asks').textContent).toBe('? asks to run Bashnpm publish+1 more'));
+    expect(within(screen.getByTestId('task-row-3')).queryByTestId('task-asks')).toBeNull();
+  });
+
+  it('has a filter of its own, and counts as running', async () => {
+    backend(defaults({ list_tasks: () => [WAITING, ...TASKS] }));
+    await renderApp();
+    await fireEvent.click(within(screen.getByRole('group', { name: 'Show' })).getByRole('button', { name: /^Waiting/ }));
+    expect(screen.getAllByRole('listitem').map((r) => within(r).getByText(/^#\d+$/).textContent)).toEqual(['#4']);
+    await fireEvent.click(screen.getByRole('button', { name: 'Running' }));
+    expect(screen.getAllByRole('listitem').map((r) => within(r).getByText(/^#\d+$/).textContent)).toEqual(['#4', '#3']);
+  });
+
+  it('shows a failure reason whole and without the [tasktray] tag', async () => {
+    const reason = `the agent exited with code 1: ${'error: something long went wrong; '.repeat(12).trim()}`;
+    backend(defaults({ list_tasks: () => [task({ id: 9, status: 'failed', error: `[tasktray] ${reason}` })] }));
+    await renderApp();
+    expect(screen.getByTestId('task-reason').textContent).toBe(reason);
   });
 });
 

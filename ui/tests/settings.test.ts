@@ -45,6 +45,27 @@ describe('settings', () => {
     expect(screen.queryByText('Saved ✓')).toBeNull();
   });
 
+  it('saves the time to answer and the tools always allowed; checks the time as it is typed', async () => {
+    const { calls } = await openSettings();
+    expect((screen.getByLabelText('Permission mode') as HTMLSelectElement).value).toBe('acceptEdits');
+    const tools = screen.getByLabelText('Tools always allowed') as HTMLInputElement;
+    expect(tools.placeholder).toBe('Read Glob Grep');
+    expect(screen.getByText('space- or comma-separated rules like Bash(git log *)')).toBeTruthy();
+    await type(/Time to answer a request/, '1441');
+    expect(screen.getByTestId('settings-timeout-error').textContent).toBe('Whole minutes, from 0 (no limit) to 1,440.');
+    await fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    expect(calledWith(calls, 'save_settings')).toHaveLength(0);
+    await type(/Time to answer a request/, '0');
+    expect(screen.queryByTestId('settings-timeout-error')).toBeNull();
+    expect(screen.getByText('No limit: a request waits as long as its task runs.')).toBeTruthy();
+    await type('Tools always allowed', ' Read, Bash(git log *) ');
+    await fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    await screen.findByText('Saved ✓');
+    expect(calledWith(calls, 'save_settings')).toEqual([
+      { settings: { ...SETTINGS, approval_timeout_mins: 0, allowed_tools: 'Read, Bash(git log *)' } },
+    ]);
+  });
+
   it('refuses values out of range, and a relative agent path', async () => {
     const { calls } = await openSettings();
     await type(/Output kept in memory/, '50');

@@ -122,7 +122,7 @@ describe('task view', () => {
   });
 
   it('follows up a finished task with a kept session, then opens the new task', async () => {
-    const done = task({ id: 8, status: 'completed', session_id: 's-8', options: { format: 'stream-json', permission_mode: 'plan', model: null, keep_session: true, resume: null } });
+    const done = task({ id: 8, status: 'completed', session_id: 's-8', options: { format: 'stream-json', permission_mode: 'plan', model: null, keep_session: true, resume: null, allowed_tools: [] } });
     const { calls, app } = await openTask(done, () => page([]), { follow_up: () => 9 });
     await fireEvent.click(screen.getByRole('button', { name: 'Follow up' }));
     const box = screen.getByLabelText('Follow-up prompt');
@@ -148,5 +148,43 @@ describe('task view', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'Remove' }));
     await waitFor(() => expect(calledWith(calls, 'remove_task')).toEqual([{ id: 4 }]));
     await waitFor(() => expect(app.router.route).toEqual({ view: 'list' }));
+  });
+
+  it('shows reasons whole and without the [tasktray] tag', async () => {
+    const long = `API Error: 500 ${'{"type":"error","error":{"type":"api_error","message":"Internal server error"}} '.repeat(40)}`.trim();
+    const failed = task({ id: 6, status: 'failed', error: '[tasktray] the agent exited with code 1: boom' });
+    await openTask(failed, () =>
+      page([
+        { seq: 0, stream: 'tasktray', text: '[tasktray] the agent exited with code 1: boom', continued: false, entries: [{ kind: 'plain', text: '[tasktray] the agent exited with code 1: boom' }] },
+        line(1, [{ kind: 'result', is_error: true, subtype: 'error_during_execution', text: long, cost_usd: null, session_cost_usd: null, num_turns: 1, denied_tools: 0, duration_ms: 100, session_id: null }]),
+      ]),
+    );
+    expect(screen.getByTestId('task-error').textContent).toBe('the agent exited with code 1: boom');
+    expect(screen.getByTestId('entry-plain').textContent).toBe('Tasktray: the agent exited with code 1: boom');
+    expect(screen.getByTestId('result-text').textContent).toBe(long);
+    await fireEvent.click(screen.getByRole('button', { name: 'Show all' }));
+    expect(screen.getByRole('button', { name: 'Show less' })).toBeTruthy();
+  });
+
+  it('says which tools were refused and why, and leads to them', async () => {
+    const why = 'Permission to use Bash with command rm -rf /tmp/x has been denied because Claude Code is running in don\'t ask mode.';
+    await openTask(task({ id: 6, status: 'completed' }), () =>
+      page([
+        line(0, [{ kind: 'toolCall', id: 't1', name: 'Bash', summary: 'cargo test', input: { command: 'cargo test' } }]),
+        line(1, [{ kind: 'toolResult', toolUseId: 't1', text: 'test failed', isError: true }]),
+        line(2, [{ kind: 'toolCall', id: 't2', name: 'Bash', summary: 'rm -rf /tmp/x', input: { command: 'rm -rf /tmp/x' } }]),
+        line(3, [{ kind: 'toolResult', toolUseId: 't2', text: why, isError: true }]),
+        line(4, [{ kind: 'result', is_error: false, subtype: 'success', text: 'Done, mostly.', cost_usd: 0.01, session_cost_usd: 0.01, num_turns: 3, denied_tools: 1, duration_ms: 900, session_id: null }]),
+      ]),
+    );
+    const refusals = screen.getByTestId('refusals');
+    expect(refusals.textContent).toContain('Bash');
+    expect(refusals.textContent).toContain('rm -rf /tmp/x');
+    expect(refusals.textContent).toContain(why);
+    expect(refusals.textContent).not.toContain('test failed');
+    await fireEvent.click(screen.getByRole('button', { name: '1 tool refused' }));
+    expect(document.activeElement?.getAttribute('data-tool-use-id')).toBe('t2');
+    // The row itself shows the whole reason, not a cut first line.
+    expect((document.activeElement as HTMLElement).textContent).toContain(why);
   });
 });

@@ -193,7 +193,7 @@ impl Conversation {
                     self.deadlines
                         .push((approval.request_id.clone(), Instant::now() + timeout));
                 }
-                tracing::info!(
+                tracing::debug!(
                     "task {}: {} asks to run {}",
                     self.id,
                     approval.tool,
@@ -293,6 +293,10 @@ impl Conversation {
                     self.instruction_due = None;
                     self.last_turn_stopped = false;
                     notes.push(note::message(&text));
+                } else {
+                    notes.push(note::notice(
+                        "A message was not delivered: the task was already finishing.",
+                    ));
                 }
             }
             Control::Interrupt => {

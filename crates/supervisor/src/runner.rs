@@ -590,8 +590,8 @@ impl Run {
 /// Hands what the agent wrote to the conversation, and lets it close the agent's input once
 /// the task is over.
 fn converse(talk: &mut Conversation, sink: &mut Sink, outcome: &mut Outcome, notes: &mut Notes) {
+    // Most reads carry only output: nothing for the conversation (this runs per read).
     if outcome.requests.is_empty() && notes.is_empty() {
-        talk.update_status();
         return;
     }
     for request in std::mem::take(&mut outcome.requests) {

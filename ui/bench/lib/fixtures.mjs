@@ -8,12 +8,14 @@ const NOW = Math.floor(Date.now() / 1000) * 1000;
 export const SETTINGS = {
   agent_path: null,
   default_format: 'stream-json',
-  default_permission_mode: 'bypassPermissions',
+  default_permission_mode: 'default',
   default_model: null,
   keep_session_by_default: true,
   notifications: true,
   ring_lines: 1000,
   grace_secs: 5,
+  approval_timeout_mins: 30,
+  allowed_tools: 'Read Glob Grep',
 };
 
 export const AGENT = { path: '/home/ada/.local/bin/claude', version: '2.1.332 (Claude Code)', error: null };
@@ -25,7 +27,7 @@ export function task(p) {
     name: 'task',
     prompt: 'Do the thing.',
     project_dir: '/home/ada/code/tasktray',
-    options: { format: 'stream-json', permission_mode: 'bypassPermissions', model: null, keep_session: true, resume: null },
+    options: { format: 'stream-json', permission_mode: 'default', model: null, keep_session: true, resume: null, allowed_tools: [] },
     status: 'completed',
     created_at_ms: NOW - 10 * MIN,
     started_at_ms: NOW - 10 * MIN + 40,
@@ -48,6 +50,8 @@ export function result(p) {
     subtype: 'success',
     text: 'Done.',
     cost_usd: 0.0421,
+    session_cost_usd: null,
+    denied_tools: 0,
     num_turns: 6,
     duration_ms: 94_200,
     session_id: 'c0ffee-1',
@@ -120,12 +124,93 @@ export function storyLines() {
 
 export function screenshotTasks() {
   return [
+    task({ id: 9, name: 'Publish the 0.4 release', status: 'waiting', created_at_ms: NOW - 6 * MIN, started_at_ms: NOW - 6 * MIN + 50, finished_at_ms: null, exit: null, line_count: 4, session_id: 'c0ffee-9' }),
+    task({ id: 8, name: 'Add the CHANGELOG entry for 0.4', status: 'waiting', created_at_ms: NOW - 2 * MIN, started_at_ms: NOW - 2 * MIN + 50, finished_at_ms: null, exit: null, line_count: 4, session_id: 'c0ffee-8' }),
     task({ id: 7, name: 'Fix the flaky ring test', status: 'running', created_at_ms: NOW - 3 * MIN, started_at_ms: NOW - 3 * MIN + 50, finished_at_ms: null, exit: null, line_count: 14, session_id: 'c0ffee-7' }),
     task({ id: 6, name: 'Write the README section on follow-ups', status: 'completed', result: result({ text: 'Added a "Following up" section to README.md with an example.', cost_usd: 0.0421 }), line_count: 48 }),
     task({ id: 5, name: 'Upgrade tokio and fix the deprecations', project_dir: '/home/ada/code/a-project-with-a-rather-long-folder-name', status: 'failed', finished_at_ms: NOW - 30 * MIN, created_at_ms: NOW - 41 * MIN, started_at_ms: NOW - 41 * MIN, exit: { code: 1 }, result: result({ is_error: true, subtype: 'error_during_execution', text: 'API Error: 529 overloaded', cost_usd: 0.0107, num_turns: 2 }), line_count: 9 }),
     task({ id: 4, name: 'Profile the output forwarder', status: 'cancelled', exit: { signal: 15 }, finished_at_ms: NOW - 80 * MIN, created_at_ms: NOW - 86 * MIN, started_at_ms: NOW - 86 * MIN, result: null, line_count: 120 }),
-    task({ id: 3, name: 'Summarize open issues', status: 'interrupted', finished_at_ms: NOW - 26 * 60 * MIN, created_at_ms: NOW - 27 * 60 * MIN, started_at_ms: NOW - 27 * 60 * MIN, exit: null, line_count: 0, options: { format: 'text', permission_mode: 'plan', model: null, keep_session: false, resume: null } }),
+    task({ id: 3, name: 'Summarize open issues', status: 'interrupted', finished_at_ms: NOW - 26 * 60 * MIN, created_at_ms: NOW - 27 * 60 * MIN, started_at_ms: NOW - 27 * 60 * MIN, exit: null, line_count: 0, options: { format: 'text', permission_mode: 'plan', model: null, keep_session: false, resume: null, allowed_tools: [] } }),
   ];
 }
 
 export const SCREENSHOT_NOW = NOW;
+
+const PUBLISH = 'git tag -a v0.4.0 -m "Tasktray 0.4" && git push origin main --follow-tags && cargo publish -p tasktray-supervisor --allow-dirty=false';
+const CHANGELOG = [
+  '# Changelog',
+  '',
+  '## 0.4.0',
+  '',
+  '### Added',
+  '- Two-way tasks: the agent asks before a tool, you answer from the tray.',
+  '- Steer a running task: send it a message, or stop its turn.',
+  '- Settings: the time to answer a request, and tools always allowed.',
+  '',
+  '### Fixed',
+  '- Failure reasons are shown whole.',
+  '- The ring keeps sequence numbers across a wrap.',
+  '',
+  '## 0.3.0',
+  '',
+  '- Follow-ups of finished tasks.',
+  '- `taskctl follow-up`.',
+  '',
+].join('\n');
+
+/** The open requests of the screenshot tasks, as `pending_approvals` returns them. */
+export function screenshotApprovals() {
+  return [
+    {
+      task: 9, request_id: 'toolu_p1', tool: 'Bash', input: { command: PUBLISH, description: 'Tag the release and publish the crate' }, description: null,
+      suggestions: [{ type: 'addRules', rules: [{ toolName: 'Bash', ruleContent: 'git push:*' }], behavior: 'allow', destination: 'session' }],
+      blocked_path: null, requested_at_ms: NOW - 40_000, expires_at_ms: NOW - 40_000 + 30 * MIN,
+    },
+    {
+      task: 8, request_id: 'toolu_c1', tool: 'Write', input: { file_path: '/home/ada/code/tasktray/CHANGELOG.md', content: CHANGELOG }, description: null,
+      suggestions: [{ type: 'setMode', mode: 'acceptEdits', destination: 'session' }],
+      blocked_path: null, requested_at_ms: NOW - 5_000, expires_at_ms: NOW - 5_000 + 30 * MIN,
+    },
+  ];
+}
+
+/** The output of a task that stopped to ask (`approvals[i]` of screenshotApprovals). */
+export function askingLines(approval, said) {
+  const init = { type: 'system', subtype: 'init' };
+  const summary = approval.input.command ?? approval.input.file_path;
+  return [
+    ['stdout', init, [{ kind: 'system', subtype: 'init', text: `session c0ffee-${approval.task} · model claude-sonnet-4-5 · cwd /home/ada/code/tasktray` }]],
+    ['stdout', { type: 'assistant' }, [{ kind: 'text', text: said }]],
+    ['stdout', { type: 'assistant' }, [{ kind: 'toolCall', id: approval.request_id, name: approval.tool, summary, input: approval.input }]],
+    ['stdout', { type: 'control_request' }, [{ kind: 'approval', requestId: approval.request_id, tool: approval.tool, summary, input: approval.input, blockedPath: null }]],
+  ].map((t, i) => lineFrom(i, t));
+}
+
+/** A two-way conversation that went on: answers, a message, a stopped turn. */
+export function steeredLines(approval) {
+  const lines = askingLines(approval, 'Tagging the release and pushing it.');
+  const more = [
+    ['stdout', { type: 'tasktray' }, [{ kind: 'answer', requestId: approval.request_id, tool: 'Bash', summary: approval.input.command, outcome: 'denied', message: 'Not yet: the CI is still red.' }]],
+    ['stdout', { type: 'user' }, [{ kind: 'toolResult', toolUseId: approval.request_id, text: 'Not yet: the CI is still red.', isError: true }]],
+    ['stdout', { type: 'tasktray' }, [{ kind: 'message', text: 'Look at the failing CI job first, then ask again.' }]],
+    ['stdout', { type: 'assistant' }, [{ kind: 'toolCall', id: 'toolu_p2', name: 'Bash', summary: 'gh run view --log-failed', input: { command: 'gh run view --log-failed' } }]],
+    ['stdout', { type: 'tasktray' }, [{ kind: 'answer', requestId: 'toolu_p2', tool: 'Bash', summary: 'gh run view --log-failed', outcome: 'allowedAlways', message: null }]],
+    ['stdout', { type: 'tasktray' }, [{ kind: 'system', subtype: 'interrupt', text: 'You stopped the turn' }]],
+  ];
+  return [...lines, ...more.map((t, i) => lineFrom(lines.length + i, t))];
+}
+
+/** A finished run with one refused tool, and a failed one with Tasktray's reason. */
+export function refusedLines() {
+  const why = "Permission to use Bash with command rm -rf target/doc has been denied because Claude Code is running in don't ask mode.";
+  return [
+    ['stdout', { type: 'assistant' }, [{ kind: 'text', text: 'I will clean the old docs, then rebuild them.' }]],
+    ['stdout', { type: 'assistant' }, [{ kind: 'toolCall', id: 'toolu_r1', name: 'Bash', summary: 'rm -rf target/doc', input: { command: 'rm -rf target/doc' } }]],
+    ['stdout', { type: 'user' }, [{ kind: 'toolResult', toolUseId: 'toolu_r1', text: why, isError: true }]],
+    ['stdout', { type: 'assistant' }, [{ kind: 'text', text: 'I could not remove the old docs; cargo doc overwrote them anyway.' }]],
+    ['stdout', { type: 'result' }, [{ kind: 'result', ...result({ text: 'Rebuilt the docs. The old target/doc could not be removed (refused).', denied_tools: 1, session_cost_usd: 0.0311, cost_usd: 0.0311 }) }]],
+  ].map((t, i) => lineFrom(i, t));
+}
+
+export const FAILED_REASON =
+  "[tasktray] the agent exited with code 1: Error: Claude Code cannot read its settings: /home/ada/.claude/settings.json: expected ',' or '}' after property value in JSON at position 212 (line 9 column 5)";

@@ -14,6 +14,7 @@ export function installTauriMock(scenario) {
   let nextCallback = 1;
   const s = scenario;
   const tasks = s.tasks.map((t) => ({ ...t }));
+  let approvals = (s.approvals ?? []).map((a) => ({ ...a }));
   let nextTaskId = Math.max(0, ...tasks.map((t) => t.id)) + 1;
 
   function transformCallback(callback, once = false) {
@@ -66,6 +67,19 @@ export function installTauriMock(scenario) {
       return id;
     },
     cancel_task: () => null,
+    pending_approvals: () => approvals,
+    answer_approval: ({ id, requestId }) => {
+      const before = approvals.length;
+      approvals = approvals.filter((a) => !(a.task === id && a.request_id === requestId));
+      if (approvals.length === before) throw fail('ApprovalNotFound', `no open request ${requestId} of task ${id}`);
+      setTimeout(() => emit('task://changed', { id, kind: 'approvalResolved', message: requestId }), 0);
+      return null;
+    },
+    send_message: ({ message }) => {
+      if (!message.trim()) throw fail('EmptyMessage', 'the message is empty');
+      return null;
+    },
+    interrupt_task: () => null,
     follow_up: () => nextTaskId++,
     remove_task: () => null,
     open_transcript: () => null,

@@ -38,8 +38,9 @@ export function formatTimestamp(ms: number, now: number = Date.now()): string {
   return `${d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })} ${time}`;
 }
 
+/** The task has not ended: it waits to start, runs, or waits for the user. */
 export function isActive(status: TaskStatus): boolean {
-  return status === 'pending' || status === 'running';
+  return status === 'pending' || status === 'running' || status === 'waiting';
 }
 
 /** Wall time from start (or creation) to finish, or to `now` while the task runs. */
@@ -64,6 +65,7 @@ export function taskCost(task: TaskRecord): number | null {
 export const STATUS_LABEL: Record<TaskStatus, string> = {
   pending: 'Pending',
   running: 'Running',
+  waiting: 'Waiting for you',
   completed: 'Done',
   failed: 'Failed',
   cancelled: 'Cancelled',
@@ -74,6 +76,7 @@ export const STATUS_LABEL: Record<TaskStatus, string> = {
 export const STATUS_ICON: Record<TaskStatus, string> = {
   pending: '○',
   running: '●',
+  waiting: '?',
   completed: '✓',
   failed: '✗',
   cancelled: '■',

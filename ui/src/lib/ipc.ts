@@ -6,6 +6,8 @@ import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type {
   AgentInfo,
+  Approval,
+  Decision,
   IpcError,
   Navigate,
   OutputPage,
@@ -48,6 +50,14 @@ export const taskLogPage = (id: TaskId, beforeSeq: number, count: number) =>
   call<OutputPage>('task_log_page', { id, beforeSeq, count });
 export const spawnTask = (request: SpawnRequest) => call<TaskId>('spawn_task', { request });
 export const cancelTask = (id: TaskId) => call<null>('cancel_task', { id });
+/** Every open request of every task, oldest first. */
+export const pendingApprovals = () => call<Approval[]>('pending_approvals');
+export const answerApproval = (id: TaskId, requestId: string, decision: Decision) =>
+  call<null>('answer_approval', { id, requestId, decision });
+/** A message into a running two-way task (steering, or the next instruction). */
+export const sendMessage = (id: TaskId, message: string) => call<null>('send_message', { id, message });
+/** Stops the task's current turn; the task then waits for a new instruction. */
+export const interruptTask = (id: TaskId) => call<null>('interrupt_task', { id });
 export const followUp = (id: TaskId, prompt: string) => call<TaskId>('follow_up', { id, prompt });
 export const removeTask = (id: TaskId) => call<null>('remove_task', { id });
 export const openTranscript = (id: TaskId) => call<null>('open_transcript', { id });

@@ -56,3 +56,9 @@ export function clip(text: string, max = MAX_ENTRY_CHARS): { text: string; omitt
   if (text.length <= max) return { text, omitted: 0 };
   return { text: text.slice(0, max), omitted: text.length - max };
 }
+
+/** A reason without the `[tasktray] ` tag the backend puts before its own lines in the output
+ * (the UI already says who speaks). */
+export function untagged(text: string): string {
+  return text.replace(/^\s*\[tasktray\]\s*/i, '');
+}

@@ -4,7 +4,8 @@
 import { getContext, setContext } from 'svelte';
 import type { IpcError, Navigate, TaskId } from '../bindings';
 import * as ipc from '../ipc';
-import { sentence } from '../text';
+import { sentence, untagged } from '../text';
+import { ApprovalStore } from './approvals.svelte';
 import { Clock } from './clock.svelte';
 import { LaunchForm } from './launch.svelte';
 import { Router } from './router.svelte';
@@ -19,6 +20,7 @@ export type Notice = { kind: 'error' | 'info'; message: string };
 export class AppState {
   router = new Router();
   tasks = new TaskStore();
+  approvals = new ApprovalStore();
   settings = new SettingsStore();
   launch = new LaunchForm();
   clock = new Clock();
@@ -35,12 +37,13 @@ export class AppState {
     const subs = await Promise.all([
       ipc.onTaskChanged((c) => {
         this.tasks.onChanged(c);
+        this.approvals.onChanged(c);
         if (c.kind === 'removed') this.router.forgetTask(c.id);
         this.launch.taskChanged(c.id, c.kind);
         if (c.kind === 'persistFailed')
           this.notice = {
             kind: 'error',
-            message: `Task #${c.id}: could not save its history${c.message ? `: ${c.message}` : ''}. The task goes on.`,
+            message: `Task #${c.id}: could not save its history${c.message ? `: ${untagged(c.message)}` : ''}. The task goes on.`,
           };
       }),
       ipc.onTaskOutput((o) => {
@@ -58,7 +61,7 @@ export class AppState {
     }
     this.#unlisten = subs;
     document.addEventListener('visibilitychange', this.#onVisibility);
-    await Promise.all([this.tasks.refresh(), this.settings.load()]);
+    await Promise.all([this.tasks.refresh(), this.settings.load(), this.approvals.load()]);
   }
 
   stop(): void {
@@ -86,7 +89,7 @@ export class AppState {
 
   /** Shows an error that belongs nowhere else. */
   fail(err: unknown): void {
-    this.notice = { kind: 'error', message: sentence((err as IpcError).message ?? String(err)) };
+    this.notice = { kind: 'error', message: sentence(untagged((err as IpcError).message ?? String(err))) };
   }
 
   openTask(id: TaskId): void {
@@ -96,7 +99,7 @@ export class AppState {
   /** Everything again, as if freshly opened; events missed while hidden do not matter. */
   async refreshAll(): Promise<void> {
     this.transcript?.resync();
-    await Promise.all([this.tasks.refresh(), this.settings.load()]);
+    await Promise.all([this.tasks.refresh(), this.settings.load(), this.approvals.load()]);
   }
 
   #onVisibility = (): void => {

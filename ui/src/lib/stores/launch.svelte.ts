@@ -24,7 +24,7 @@ export class LaunchForm {
   name = $state('');
   prompt = $state('');
   format = $state<OutputFormat>('stream-json');
-  permission_mode = $state<PermissionMode>('bypassPermissions');
+  permission_mode = $state<PermissionMode>('default');
   model = $state('');
   keep_session = $state(false);
 
@@ -114,6 +114,7 @@ export class LaunchForm {
           model: this.model.trim() || null,
           keep_session: this.keep_session,
           resume: null,
+          allowed_tools: [], // the backend adds the ones Settings always allows
         },
         follow_up_of: null,
       });

@@ -8,17 +8,20 @@ export const RING_LINES_MIN = 100;
 export const RING_LINES_MAX = 100_000;
 export const GRACE_MIN = 0.5;
 export const GRACE_MAX = 120;
+export const APPROVAL_TIMEOUT_MAX = 1440;
 
 /** What a form shows before the backend answered (the core's defaults). */
 export const FALLBACK_SETTINGS: Settings = {
   agent_path: null,
   default_format: 'stream-json',
-  default_permission_mode: 'bypassPermissions',
+  default_permission_mode: 'default',
   default_model: null,
   keep_session_by_default: false,
   notifications: true,
   ring_lines: 1000,
   grace_secs: 5,
+  approval_timeout_mins: 30,
+  allowed_tools: '',
 };
 
 export class SettingsStore {
@@ -37,18 +40,22 @@ export class SettingsStore {
   }
 }
 
-type Field = 'agent_path' | 'ring_lines' | 'grace_secs';
+const timeoutError = () => `Whole minutes, from 0 (no limit) to ${APPROVAL_TIMEOUT_MAX.toLocaleString('en')}.`;
+
+type Field = 'agent_path' | 'ring_lines' | 'grace_secs' | 'approval_timeout_mins';
 
 /** The Settings view's draft. The number fields are null while empty. */
 export class SettingsForm {
   agent_path = $state('');
   default_format = $state<OutputFormat>('stream-json');
-  default_permission_mode = $state<PermissionMode>('bypassPermissions');
+  default_permission_mode = $state<PermissionMode>('default');
   default_model = $state('');
   keep_session_by_default = $state(false);
   notifications = $state(true);
   ring_lines = $state<number | null>(1000);
   grace_secs = $state<number | null>(5);
+  approval_timeout_mins = $state<number | null>(30);
+  allowed_tools = $state('');
 
   errors = $state<Partial<Record<Field, string>>>({});
   banner = $state<string | null>(null);
@@ -73,12 +80,22 @@ export class SettingsForm {
     this.notifications = s.notifications;
     this.ring_lines = s.ring_lines;
     this.grace_secs = s.grace_secs;
+    this.approval_timeout_mins = s.approval_timeout_mins;
+    this.allowed_tools = s.allowed_tools;
   }
 
   /** Any edit hides "Saved" and the error of the edited field. */
   edited(field?: Field): void {
     this.saved = false;
     if (field && this.errors[field]) this.errors = { ...this.errors, [field]: undefined };
+  }
+
+  /** Checks the time to answer while it is typed: the field says at once what it takes. */
+  checkTimeout(): void {
+    this.edited('approval_timeout_mins');
+    const t = this.approval_timeout_mins;
+    if (t !== null && (!Number.isInteger(t) || t < 0 || t > APPROVAL_TIMEOUT_MAX))
+      this.errors = { ...this.errors, approval_timeout_mins: timeoutError() };
   }
 
   /** The draft as Settings, or null with `errors` set. */
@@ -92,6 +109,9 @@ export class SettingsForm {
     const grace = this.grace_secs ?? NaN;
     if (!Number.isFinite(grace) || grace < GRACE_MIN || grace > GRACE_MAX)
       errors.grace_secs = `Seconds, from ${GRACE_MIN} to ${GRACE_MAX}.`;
+    const timeout = this.approval_timeout_mins ?? NaN;
+    if (!Number.isInteger(timeout) || timeout < 0 || timeout > APPROVAL_TIMEOUT_MAX)
+      errors.approval_timeout_mins = timeoutError();
     this.errors = errors;
     if (Object.keys(errors).length) return null;
     return {
@@ -103,6 +123,8 @@ export class SettingsForm {
       notifications: this.notifications,
       ring_lines: ring,
       grace_secs: grace,
+      approval_timeout_mins: timeout,
+      allowed_tools: this.allowed_tools.trim(),
     };
   }
 

@@ -6,9 +6,10 @@ import { SvelteMap } from 'svelte/reactivity';
 import type { Entry, IpcError, LineView, TaskChanged, TaskId, TaskRecord } from '../bindings';
 import { isActive } from '../format';
 import * as ipc from '../ipc';
-import { firstLine, stripAnsi } from '../text';
+import { firstLine, stripAnsi, untagged } from '../text';
 
-export type Filter = 'all' | 'running' | 'finished';
+/** `running` lists every task that has not ended, `waiting` those that wait for the user. */
+export type Filter = 'all' | 'running' | 'waiting' | 'finished';
 
 /** Most characters kept of a preview; the row shows one line with an ellipsis anyway. */
 const PREVIEW_CHARS = 240;
@@ -27,10 +28,16 @@ export function previewOf(entry: Entry): string | null {
     case 'toolCall':
       text = `→ ${entry.name} ${entry.summary}`;
       break;
+    case 'approval':
+      text = `? ${entry.tool} ${entry.summary}`;
+      break;
+    case 'message':
+      text = `You: ${entry.text}`;
+      break;
     default:
       return null;
   }
-  const line = firstLine(stripAnsi(text).trim()).slice(0, PREVIEW_CHARS);
+  const line = firstLine(untagged(stripAnsi(text).trim())).slice(0, PREVIEW_CHARS);
   return line.length ? line : null;
 }
 
@@ -46,6 +53,15 @@ export function latestPreview(lines: LineView[]): string | null {
   return null;
 }
 
+/** The last note Tasktray wrote into a batch (why a task failed), whole and untagged. */
+export function latestNote(lines: LineView[]): string | null {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const l = lines[i]!;
+    if (l.stream === 'tasktray' && l.text.trim()) return untagged(stripAnsi(l.text).trim());
+  }
+  return null;
+}
+
 export class TaskStore {
   /** Newest first (ids only increase). */
   tasks = $state.raw<TaskRecord[]>([]);
@@ -53,12 +69,20 @@ export class TaskStore {
   loaded = $state(false);
   error = $state<IpcError | null>(null);
   previews = new SvelteMap<TaskId, string>();
+  /** Tasktray's last note in each task's output, whole (a preview is one cut line). */
+  notes = new SvelteMap<TaskId, string>();
 
-  visible = $derived(
-    this.filter === 'all'
-      ? this.tasks
-      : this.tasks.filter((t) => isActive(t.status) === (this.filter === 'running')),
-  );
+  visible = $derived.by(() => {
+    switch (this.filter) {
+      case 'all':
+        return this.tasks;
+      case 'waiting':
+        return this.tasks.filter((t) => t.status === 'waiting');
+      default:
+        return this.tasks.filter((t) => isActive(t.status) === (this.filter === 'running'));
+    }
+  });
+  waitingCount = $derived(this.tasks.filter((t) => t.status === 'waiting').length);
   anyActive = $derived(this.tasks.some((t) => isActive(t.status)));
 
   /** Per-task request generation: a slow, older answer never overwrites a newer one. */
@@ -76,6 +100,7 @@ export class TaskStore {
       this.error = null;
       const ids = new Set(list.map((t) => t.id));
       for (const id of this.previews.keys()) if (!ids.has(id)) this.previews.delete(id);
+      for (const id of this.notes.keys()) if (!ids.has(id)) this.notes.delete(id);
       this.#fetchMissingPreviews();
     } catch (err) {
       this.error = err as IpcError;
@@ -115,6 +140,7 @@ export class TaskStore {
   drop(id: TaskId): void {
     this.tasks = this.tasks.filter((t) => t.id !== id);
     this.previews.delete(id);
+    this.notes.delete(id);
     this.#generation.delete(id);
   }
 
@@ -126,6 +152,8 @@ export class TaskStore {
   onOutput(id: TaskId, lines: LineView[]): void {
     const p = latestPreview(lines);
     if (p !== null && this.previews.get(id) !== p) this.previews.set(id, p);
+    const n = latestNote(lines);
+    if (n !== null && this.notes.get(id) !== n) this.notes.set(id, n);
   }
 
   /** The preview of a task: its latest output seen live, else its result or error. */
@@ -133,8 +161,19 @@ export class TaskStore {
     return (
       this.previews.get(task.id) ??
       (task.result?.text ? firstLine(task.result.text.trim()).slice(0, PREVIEW_CHARS) : null) ??
-      task.error
+      (task.error ? untagged(task.error) : null)
     );
+  }
+
+  /** Why a failed task failed, whole: Tasktray's reason, the agent's error, else its last line. */
+  failure(task: TaskRecord): string | null {
+    if (task.status !== 'failed') return null;
+    const reason =
+      task.error?.trim() ||
+      (task.result?.is_error ? task.result.text.trim() : '') ||
+      this.notes.get(task.id) ||
+      this.previews.get(task.id);
+    return reason ? untagged(reason.trim()) : null;
   }
 
   /** Tasks that have neither a live preview nor a result get one fetch of their output tail
@@ -151,6 +190,8 @@ export class TaskStore {
         .then((page) => {
           const p = latestPreview(page.lines);
           if (p !== null && !this.previews.has(t.id)) this.previews.set(t.id, p);
+          const n = latestNote(page.lines);
+          if (n !== null && !this.notes.has(t.id)) this.notes.set(t.id, n);
         })
         .catch(() => {
           /* a preview is optional */
