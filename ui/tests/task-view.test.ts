@@ -187,4 +187,20 @@ describe('task view', () => {
     // The row itself shows the whole reason, not a cut first line.
     expect((document.activeElement as HTMLElement).textContent).toContain(why);
   });
+
+  it('counts a tool the user denied with a message as refused', async () => {
+    await openTask(task({ id: 6, status: 'completed' }), () =>
+      page([
+        line(0, [{ kind: 'toolCall', id: 't1', name: 'Bash', summary: 'cargo test', input: { command: 'cargo test' } }]),
+        line(1, [{ kind: 'toolResult', toolUseId: 't1', text: 'test failed', isError: true }]),
+        line(2, [{ kind: 'toolCall', id: 't2', name: 'Bash', summary: 'git push', input: { command: 'git push' } }]),
+        line(3, [{ kind: 'answer', requestId: 'r2', tool: 'Bash', summary: 'git push', outcome: 'denied', message: 'Not yet: CI is red' }]),
+        line(4, [{ kind: 'toolResult', toolUseId: 't2', text: 'Not yet: CI is red', isError: true }]),
+        line(5, [{ kind: 'result', is_error: false, subtype: 'success', text: 'Stopped before pushing.', cost_usd: null, session_cost_usd: null, num_turns: 2, denied_tools: 1, duration_ms: 900, session_id: null }]),
+      ]),
+    );
+    const refusals = screen.getByTestId('refusals');
+    expect(refusals.textContent).toContain('Not yet: CI is red');
+    expect(refusals.textContent).not.toContain('test failed');
+  });
 });

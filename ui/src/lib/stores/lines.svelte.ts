@@ -28,14 +28,20 @@ function cleanEntry(e: Entry): Entry {
     case 'text':
     case 'plain':
     case 'system':
+    case 'message':
     case 'toolResult':
     case 'result': {
       const text = stripAnsi(e.text);
       return text === e.text ? e : { ...e, text };
     }
-    case 'toolCall': {
+    case 'toolCall':
+    case 'approval': {
       const summary = stripAnsi(e.summary);
       return summary === e.summary ? e : { ...e, summary };
+    }
+    case 'answer': {
+      const message = e.message === null ? null : stripAnsi(e.message);
+      return message === e.message ? e : { ...e, message };
     }
     default:
       return e;
