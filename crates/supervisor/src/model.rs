@@ -12,6 +12,7 @@ use crate::approval::{Approval, ApprovalOutcome};
 
 /// A task's id: increasing, never reused, also across restarts and processes.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct TaskId(pub u64);
 
@@ -32,6 +33,7 @@ impl FromStr for TaskId {
 /// approval, or a new instruction after its turn was stopped. `Interrupted` marks a task whose
 /// host died while it ran.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
@@ -76,6 +78,7 @@ impl fmt::Display for TaskStatus {
 /// The agent's `--output-format`. stream-json is the default because text prints nothing
 /// until the very end.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum OutputFormat {
@@ -109,6 +112,7 @@ impl FromStr for OutputFormat {
 /// The agent's `--permission-mode`: every mode Claude Code 2.1.332 accepts. `Default` asks
 /// before a tool that needs permission; in a two-way task the question comes to the user.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum PermissionMode {
@@ -162,6 +166,7 @@ impl FromStr for PermissionMode {
 
 /// How to run the agent for one task.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TaskOptions {
@@ -190,12 +195,14 @@ impl TaskOptions {
 
 /// What a caller asks for.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpawnRequest {
     /// A short label; derived from the prompt when empty.
     #[serde(default)]
     pub name: String,
     pub prompt: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub project_dir: PathBuf,
     #[serde(default)]
     pub options: TaskOptions,
@@ -206,6 +213,7 @@ pub struct SpawnRequest {
 
 /// How the agent's process ended.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ExitInfo {
@@ -224,6 +232,7 @@ impl fmt::Display for ExitInfo {
 
 /// The agent's final `result` line, when it wrote one (stream-json).
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ResultSummary {
@@ -246,6 +255,7 @@ pub struct ResultSummary {
 /// A process identified across pid reuse: its pid and its start time in clock ticks since boot
 /// (field 22 of `/proc/<pid>/stat`).
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessRef {
     pub pid: i32,
@@ -254,12 +264,14 @@ pub struct ProcessRef {
 
 /// Everything known about a task: the persisted metadata, also what queries return.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskRecord {
     pub id: TaskId,
     pub name: String,
     pub prompt: String,
     /// Canonical path of the project folder.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub project_dir: PathBuf,
     #[serde(default)]
     pub options: TaskOptions,
@@ -308,6 +320,7 @@ impl TaskRecord {
 
 /// Which pipe a line came from.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Stream {
@@ -320,11 +333,13 @@ pub enum Stream {
 /// One line of a task's output. `seq` numbers every line of a task from 0, so a subscriber
 /// can tell a gap from a repeat.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutputLine {
     pub seq: u64,
     pub stream: Stream,
     #[cfg_attr(feature = "ts", ts(type = "string"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub text: Arc<str>,
     /// The line was longer than the line limit: this is one piece, and the line goes on in the
     /// next one.
@@ -334,6 +349,7 @@ pub struct OutputLine {
 
 /// What the supervisor tells its subscribers. Events say what changed; the state itself is
 /// always available from the queries, so a missed event never leaves a view wrong for long.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 #[non_exhaustive]
@@ -348,6 +364,7 @@ pub enum Event {
     /// per line, so a flood does not flood the subscribers).
     Output {
         task: TaskId,
+        #[cfg_attr(feature = "openapi", schema(value_type = Vec<OutputLine>))]
         lines: Arc<[OutputLine]>,
     },
     Completed {

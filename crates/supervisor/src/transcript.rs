@@ -347,7 +347,8 @@ pub fn render(entry: &Entry) -> String {
                 .as_deref()
                 .map(|p| format!(" (touches {p})"))
                 .unwrap_or_default();
-            format!("? {tool} asks to run: {summary}{outside}")
+            let verb = if tool == "Bash" { "run" } else { "use" };
+            format!("? {tool} asks to {verb}: {summary}{outside}")
         }
         Entry::Answer {
             outcome, message, ..

@@ -35,10 +35,20 @@ pub fn shown_status(task: &TaskRecord) -> TaskStatus {
 /// The readable lines for one output line: transcript entries for stream-json, the line
 /// itself otherwise.
 pub fn output_line(format: OutputFormat, text: &str) -> Vec<String> {
+    output_line_but(format, text, |_| true)
+}
+
+/// As [`output_line`], keeping only the entries `keep` accepts.
+pub fn output_line_but(
+    format: OutputFormat,
+    text: &str,
+    keep: impl Fn(&transcript::Entry) -> bool,
+) -> Vec<String> {
     match format {
         OutputFormat::Text => vec![text.to_owned()],
         OutputFormat::StreamJson => transcript::parse_line(text)
             .iter()
+            .filter(|e| keep(e))
             .map(transcript::render)
             .collect(),
     }

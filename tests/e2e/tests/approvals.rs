@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use tasktray_e2e::tray::MenuItem;
+use tasktray_e2e::ui::tid;
 use tasktray_e2e::{enabled, notifications, wait, App, Launch};
 use tasktray_test_support::bounded;
 
@@ -120,6 +121,79 @@ async fn deny_from_the_tray_menu_closes_the_notification() {
                 .ok_or_else(|| format!("closed {closed:?}, not {}", note.id))
         })
         .await;
+        app.finish().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn deny_with_a_message_from_the_task_view() {
+    if !enabled() {
+        return;
+    }
+    bounded(async {
+        let app = App::launch("approve-view", Launch::default()).await;
+        let project = app.project("p");
+        let id = app
+            .launch_from_form(
+                &project,
+                "asks in the view",
+                "fake: ask Bash touch made.txt",
+            )
+            .await;
+        app.wait_shown(&tid("approval-card"), REACT).await;
+        assert_eq!(
+            app.text_of(&tid("approval-command")).await.as_deref(),
+            Some("touch made.txt")
+        );
+        app.wait_text(&tid("status-badge"), "Waiting for you", REACT)
+            .await;
+        app.gallery_screenshot("task-approval").await;
+        app.type_into(&tid("approve-message"), "Use the scratch folder instead.")
+            .await;
+        app.click(&tid("approve-deny")).await;
+        let task = app.wait_task_status(id, "completed", FINISH).await;
+        assert_eq!(
+            task["result"]["text"], "ask denied: Use the scratch folder instead.",
+            "{task:#}"
+        );
+        assert!(!project.join("made.txt").exists());
+        app.wait_gone(&tid("approval-card"), REACT).await;
+        app.wait_text(
+            &tid("entry-answer"),
+            "Use the scratch folder instead.",
+            REACT,
+        )
+        .await;
+        app.finish().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_message_sent_from_the_task_view_reaches_the_agent() {
+    if !enabled() {
+        return;
+    }
+    bounded(async {
+        let app = App::launch("steer-view", Launch::default()).await;
+        let project = app.project("p");
+        let id = app
+            .launch_from_form(&project, "steered", "fake: say ready; wait-message")
+            .await;
+        app.wait_shown(&tid("message-box"), REACT).await;
+        app.wait_text(&tid("entry-text"), "ready", REACT).await;
+        app.type_into(&tid("message-text"), "Use tabs, not spaces.")
+            .await;
+        app.click(&tid("send-message")).await;
+        let task = app.wait_task_status(id, "completed", FINISH).await;
+        assert_eq!(
+            task["result"]["text"], "ready\ngot message: Use tabs, not spaces.",
+            "{task:#}"
+        );
+        app.wait_text(&tid("entry-message"), "Use tabs, not spaces.", REACT)
+            .await;
+        app.wait_gone(&tid("message-box"), REACT).await;
         app.finish().await;
     })
     .await;

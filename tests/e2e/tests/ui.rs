@@ -861,6 +861,16 @@ async fn the_real_claude_code_runs_a_tool_from_the_form_and_notifies() {
                 "Write the file from-claude.txt",
             )
             .await;
+        // Claude Code asks before a command that writes a file ("Ask me" is the default).
+        app.wait_shown(&tid("approval-card"), Duration::from_secs(40))
+            .await;
+        assert_eq!(
+            app.text_of(&tid("approval-command")).await.as_deref(),
+            Some("echo made-by-claude > from-claude.txt")
+        );
+        assert!(!project.join("from-claude.txt").exists());
+        app.gallery_screenshot("task-real-claude-asks").await;
+        app.click(&tid("approve-allow")).await;
         let page = wait_task_end_shown(&app, id, Duration::from_secs(40)).await;
         eprintln!(
             "the real CLI's task ended {:?} after Start",

@@ -54,6 +54,11 @@ impl Approver {
         }
     }
 
+    /// Whether requests are asked on this terminal.
+    pub(super) fn asks_here(&self) -> bool {
+        self.policy == Policy::Ask
+    }
+
     /// A new request of the task.
     pub(super) fn requested(&mut self, sup: &Supervisor, approval: Approval) {
         let decision = match self.policy {

@@ -4,6 +4,7 @@
 use std::io::{Read, Write};
 use std::time::Duration;
 
+use supervisor::transcript::Entry;
 use supervisor::{
     Event, OutputFormat, OutputLine, SpawnRequest, Supervisor, TaskId, TaskOptions, TaskStatus,
 };
@@ -122,6 +123,7 @@ async fn foreground(
         next_seq: 0,
         out: std::io::BufWriter::new(std::io::stdout()),
         closed: false,
+        asks_here: approver.asks_here(),
     };
     let mut cancelling = false;
     // Resolves when the runner is done, even if (by a bug) it never sent a finish event.
@@ -202,6 +204,8 @@ struct Printer {
     out: std::io::BufWriter<std::io::Stdout>,
     /// stdout's reader went away; the task still runs to its end.
     closed: bool,
+    /// Requests are asked on this terminal, so the transcript need not show them too.
+    asks_here: bool,
 }
 
 impl Printer {
@@ -229,7 +233,10 @@ impl Printer {
         } else if self.output.raw {
             self.write(&line.text);
         } else {
-            for text in render::output_line(self.format, &line.text) {
+            // A request asked on this terminal is shown whole by the question itself.
+            let asked_here = self.asks_here;
+            let keep = |e: &Entry| !(asked_here && matches!(e, Entry::Approval { .. }));
+            for text in render::output_line_but(self.format, &line.text, keep) {
                 self.write(&text);
             }
         }

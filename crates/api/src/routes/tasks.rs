@@ -1,0 +1,227 @@
+//! `/v1/tasks`: start, list, read, wait for, cancel, follow up and remove tasks.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, HeaderName, StatusCode};
+use axum::Json;
+use serde::Deserialize;
+use supervisor::{SpawnRequest, TaskId, TaskRecord, TaskStatus};
+use utoipa::IntoParams;
+
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::server::AppState;
+use crate::types::{FollowUpBody, TaskList};
+use crate::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
+
+/// A new task: 201, its `Location`, and its record.
+type Created = (StatusCode, [(HeaderName, String); 1], Json<TaskRecord>);
+
+/// Every status a task can have, for `?status=` and its error message.
+const STATUSES: [TaskStatus; 7] = [
+    TaskStatus::Pending,
+    TaskStatus::Running,
+    TaskStatus::Waiting,
+    TaskStatus::Completed,
+    TaskStatus::Failed,
+    TaskStatus::Cancelled,
+    TaskStatus::Interrupted,
+];
+
+fn created(record: TaskRecord) -> Created {
+    let location = format!("/v1/tasks/{}", record.id);
+    (
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(record),
+    )
+}
+
+/// The record of task `id` as it is now.
+pub(super) fn record(state: &AppState, id: TaskId) -> Result<TaskRecord, ApiError> {
+    state
+        .supervisor
+        .get(id)
+        .ok_or_else(|| ApiError::task_not_found(id))
+}
+
+/// Start a task. It runs in the background; the response is its first record.
+#[utoipa::path(post, path = "/v1/tasks", tag = "tasks", request_body = SpawnRequest,
+    responses(
+        (status = 201, description = "Started", body = TaskRecord,
+            headers(("Location" = String, description = "The task's URL"))),
+        (status = 400, description = "Invalid prompt or project folder, or malformed JSON", body = ApiError),
+        (status = 409, description = "ProjectBusy: a task runs in that folder (`task_id`)", body = ApiError),
+        (status = 413, description = "The body is too large", body = ApiError),
+        (status = 500, description = "AgentNotFound, Io", body = ApiError),
+        (status = 503, description = "ShuttingDown", body = ApiError)))]
+pub(crate) async fn spawn(
+    State(state): State<AppState>,
+    ApiJson(mut request): ApiJson<SpawnRequest>,
+) -> Result<Created, ApiError> {
+    state.settings.prepare_spawn(&mut request);
+    let id = state.supervisor.spawn(request)?;
+    Ok(created(record(&state, id)?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// Only tasks with this status; several separated by commas (`running,waiting`).
+    status: Option<String>,
+    /// Tasks per page: 50 by default, at most 1000.
+    limit: Option<usize>,
+    /// Only tasks with a lower id: the `next_cursor` of the previous page.
+    cursor: Option<u64>,
+}
+
+/// List tasks, newest first, a page at a time.
+#[utoipa::path(get, path = "/v1/tasks", tag = "tasks", params(ListQuery),
+    responses(
+        (status = 200, description = "A page of tasks", body = TaskList),
+        (status = 400, description = "InvalidQuery", body = ApiError)))]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<TaskList>, ApiError> {
+    let statuses = parse_statuses(query.status.as_deref())?;
+    let limit = query
+        .limit
+        .unwrap_or(DEFAULT_LIST_LIMIT)
+        .clamp(1, MAX_LIST_LIMIT);
+    state.refresh_if_stale();
+    let mut matching = state.supervisor.all().into_iter().filter(|r| {
+        query.cursor.is_none_or(|c| r.id.0 < c)
+            && (statuses.is_empty() || statuses.contains(&r.status))
+    });
+    let tasks: Vec<TaskRecord> = matching.by_ref().take(limit).collect();
+    let next_cursor = match matching.next() {
+        Some(_) => tasks.last().map(|r| r.id),
+        None => None,
+    };
+    Ok(Json(TaskList { tasks, next_cursor }))
+}
+
+fn parse_statuses(list: Option<&str>) -> Result<Vec<TaskStatus>, ApiError> {
+    let names = list.unwrap_or_default().split(',').map(str::trim);
+    names
+        .filter(|name| !name.is_empty())
+        .map(|name| {
+            STATUSES
+                .into_iter()
+                .find(|s| s.as_str() == name)
+                .ok_or_else(|| {
+                    let known: Vec<&str> = STATUSES.iter().map(|s| s.as_str()).collect();
+                    ApiError::bad_request(
+                        "InvalidQuery",
+                        format!("unknown status {name:?} (use {})", known.join(", ")),
+                    )
+                })
+        })
+        .collect()
+}
+
+/// One task.
+#[utoipa::path(get, path = "/v1/tasks/{id}", tag = "tasks",
+    params(("id" = u64, Path, description = "The task's id")),
+    responses(
+        (status = 200, description = "The task", body = TaskRecord),
+        (status = 404, description = "TaskNotFound", body = ApiError)))]
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<TaskId>,
+) -> Result<Json<TaskRecord>, ApiError> {
+    record(&state, id).map(Json)
+}
+
+/// Forget a finished task: its history and log are deleted (the transcript file in the project
+/// stays).
+#[utoipa::path(delete, path = "/v1/tasks/{id}", tag = "tasks",
+    params(("id" = u64, Path, description = "The task's id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 404, description = "TaskNotFound", body = ApiError),
+        (status = 409, description = "TaskRunning: cancel it first", body = ApiError)))]
+pub(crate) async fn remove(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<TaskId>,
+) -> Result<StatusCode, ApiError> {
+    state.supervisor.cleanup(id)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ask a running task to stop: SIGTERM to its process tree, SIGKILL after the grace period.
+/// Returns at once; `GET /v1/tasks/{id}/wait` waits for the end.
+#[utoipa::path(post, path = "/v1/tasks/{id}/cancel", tag = "tasks",
+    params(("id" = u64, Path, description = "The task's id")),
+    responses(
+        (status = 202, description = "Stopping; the task as it is now", body = TaskRecord),
+        (status = 404, description = "TaskNotFound", body = ApiError),
+        (status = 409, description = "TaskNotRunning", body = ApiError)))]
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<TaskId>,
+) -> Result<(StatusCode, Json<TaskRecord>), ApiError> {
+    state.supervisor.request_cancel(id)?;
+    Ok((StatusCode::ACCEPTED, Json(record(&state, id)?)))
+}
+
+/// Continue a finished task's agent session with a new prompt, as a new linked task (the first
+/// task must have run with `options.keep_session`).
+#[utoipa::path(post, path = "/v1/tasks/{id}/follow-up", tag = "tasks",
+    params(("id" = u64, Path, description = "The finished task's id")),
+    request_body = FollowUpBody,
+    responses(
+        (status = 201, description = "The new task", body = TaskRecord,
+            headers(("Location" = String, description = "The new task's URL"))),
+        (status = 400, description = "Invalid prompt or malformed JSON", body = ApiError),
+        (status = 404, description = "TaskNotFound", body = ApiError),
+        (status = 409, description = "TaskRunning, NoSession, ProjectBusy", body = ApiError)))]
+pub(crate) async fn follow_up(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<TaskId>,
+    ApiJson(body): ApiJson<FollowUpBody>,
+) -> Result<Created, ApiError> {
+    let new = state.supervisor.follow_up(id, body.prompt)?;
+    Ok(created(record(&state, new)?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct WaitQuery {
+    /// Give up after this many milliseconds and return the task as it is (still active).
+    /// Without it, wait until the task ends.
+    timeout_ms: Option<u64>,
+}
+
+/// Long poll: wait until the task ends and return its final record. With `timeout_ms`, the
+/// answer comes after that long at the latest, still 200: the record's `status` then is still
+/// `pending`, `running` or `waiting`, and the client polls again.
+#[utoipa::path(get, path = "/v1/tasks/{id}/wait", tag = "tasks",
+    params(("id" = u64, Path, description = "The task's id"), WaitQuery),
+    responses(
+        (status = 200, description = "The final record, or the current one after `timeout_ms`", body = TaskRecord),
+        (status = 404, description = "TaskNotFound", body = ApiError),
+        (status = 503, description = "ShuttingDown: the server stops", body = ApiError)))]
+pub(crate) async fn wait(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<TaskId>,
+    ApiQuery(query): ApiQuery<WaitQuery>,
+) -> Result<Json<TaskRecord>, ApiError> {
+    let until_end = state.supervisor.wait(id);
+    let timeout = query.timeout_ms.map(Duration::from_millis);
+    let bounded = async {
+        match timeout {
+            Some(limit) => tokio::time::timeout(limit, until_end).await.ok(),
+            None => Some(until_end.await),
+        }
+    };
+    tokio::select! {
+        ended = bounded => match ended {
+            Some(result) => Ok(Json(result?)),
+            None => record(&state, id).map(Json),
+        },
+        () = state.shutdown.cancelled() => Err(supervisor::Error::ShuttingDown.into()),
+    }
+}
