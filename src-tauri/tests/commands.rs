@@ -44,7 +44,10 @@ fn handlers_manifest_capability_and_ui_agree() {
     assert!(handlers.len() > 10, "{handlers:?}");
 
     let manifest = quoted(between(&read("build.rs"), "let commands = &[", "];"));
-    assert_eq!(manifest, handlers, "build.rs lists other commands than lib.rs");
+    assert_eq!(
+        manifest, handlers,
+        "build.rs lists other commands than lib.rs"
+    );
 
     let capability: serde_json::Value =
         serde_json::from_str(&read("capabilities/main.json")).expect("capability JSON");
@@ -55,7 +58,10 @@ fn handlers_manifest_capability_and_ui_agree() {
         .filter_map(|p| p.as_str()?.strip_prefix("allow-"))
         .map(|p| p.replace('-', "_"))
         .collect();
-    assert_eq!(allowed, handlers, "capabilities/main.json allows other commands");
+    assert_eq!(
+        allowed, handlers,
+        "capabilities/main.json allows other commands"
+    );
 
     let ipc = read("../ui/src/lib/ipc.ts");
     let called: BTreeSet<String> = ipc
@@ -68,7 +74,10 @@ fn handlers_manifest_capability_and_ui_agree() {
         })
         .collect();
     let unknown: Vec<&String> = called.difference(&handlers).collect();
-    assert!(unknown.is_empty(), "ipc.ts calls unknown commands {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "ipc.ts calls unknown commands {unknown:?}"
+    );
     let unused: Vec<&String> = handlers.difference(&called).collect();
     assert!(unused.is_empty(), "commands the UI never calls: {unused:?}");
 }

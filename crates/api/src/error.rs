@@ -11,7 +11,7 @@ use serde::Serialize;
 use supervisor::{Error, TaskId};
 use utoipa::ToSchema;
 
-/// An error response. The core's errors keep their [`Error::code`]; the API adds its own codes
+/// An error response. The core's errors keep their code; the API adds its own codes
 /// for what never reaches the core: `InvalidJson`, `InvalidQuery`, `InvalidPath`,
 /// `PayloadTooLarge`, `NotFound`, `MethodNotAllowed`, `PeerRefused`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -70,7 +70,13 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
     }
 }
 
@@ -138,7 +144,10 @@ mod tests {
         let json = serde_json::to_value(&busy).expect("serializes");
         assert_eq!(json["code"], "ProjectBusy");
         assert_eq!(json["task_id"], 7);
-        assert!(json.get("status").is_none(), "the status is the HTTP status");
+        assert!(
+            json.get("status").is_none(),
+            "the status is the HTTP status"
+        );
 
         let missing = ApiError::task_not_found(TaskId(3));
         assert_eq!(missing.status(), StatusCode::NOT_FOUND);

@@ -14,7 +14,6 @@ use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures_util::stream::{self, Stream, StreamExt};
 use serde::Deserialize;
-use serde_json::Value;
 use supervisor::{Event, TaskId};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
@@ -38,12 +37,14 @@ pub(crate) struct EventsQuery {
     task: Option<u64>,
 }
 
-/// Server-Sent Events of every task, or of one with `?task=`. The stream starts with a
-/// `: subscribed` comment: from then on no event is missed. To follow a task's output
+/// Server-Sent Events of every task, or of one with `?task=`.
+///
+/// The stream starts with a `: subscribed` comment: from then on no event is missed. To follow a task's output
 /// without gaps or repeats, subscribe first, then read `GET /v1/tasks/{id}/output` and skip
 /// lines whose `seq` is below its `next_seq`. A `resync` event (data `{"skipped": n}`) means
 /// the reader fell behind and events were dropped: re-read what you show.
-#[utoipa::path(get, path = "/v1/events", tag = "events", params(EventsQuery),
+#[utoipa::path(get, path = "/v1/events", tag = "events", operation_id = "streamEvents",
+    params(EventsQuery),
     responses(
         (status = 200, description = "An event stream; each `data:` is an Event, or a ResyncEvent for `event: resync`",
             content_type = "text/event-stream", body = Event),
@@ -69,8 +70,7 @@ pub(crate) async fn events(
         let event = reader.next().await?;
         Some((Ok(event), reader))
     });
-    Ok(Sse::new(hello.chain(events))
-        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE_INTERVAL)))
+    Ok(Sse::new(hello.chain(events)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE_INTERVAL)))
 }
 
 /// One client's view of the broadcast channel.
@@ -102,16 +102,25 @@ impl Reader {
     }
 }
 
+/// The `type` of an event, read back from its JSON (the enum is the core's, and open).
+#[derive(Deserialize)]
+struct Tag {
+    #[serde(rename = "type")]
+    kind: String,
+}
+
 fn to_sse(event: &Event) -> Option<SseEvent> {
-    let value = match serde_json::to_value(event) {
-        Ok(value) => value,
+    let sent = serde_json::to_string(event).and_then(|data| {
+        let tag: Tag = serde_json::from_str(&data)?;
+        Ok((tag.kind, data))
+    });
+    match sent {
+        Ok((name, data)) => Some(SseEvent::default().event(name).data(data)),
         Err(e) => {
             tracing::warn!("api: an event of task {} cannot be sent: {e}", event.task());
-            return None;
+            None
         }
-    };
-    let name = value.get("type").and_then(Value::as_str).unwrap_or("event");
-    Some(SseEvent::default().event(name).data(value.to_string()))
+    }
 }
 
 fn resync(skipped: u64) -> SseEvent {

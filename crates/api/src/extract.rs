@@ -33,7 +33,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 }
             })?;
         serde_json::from_slice(&bytes).map(ApiJson).map_err(|e| {
-            ApiError::bad_request("InvalidJson", format!("the request body is not usable: {e}"))
+            ApiError::bad_request(
+                "InvalidJson",
+                format!("the request body is not usable: {e}"),
+            )
         })
     }
 }

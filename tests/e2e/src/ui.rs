@@ -23,9 +23,10 @@ pub const UI_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The statuses a status badge can show (its class; the label differs: `completed` reads
 /// "Done").
-pub const STATUSES: [&str; 6] = [
+pub const STATUSES: [&str; 7] = [
     "pending",
     "running",
+    "waiting",
     "completed",
     "failed",
     "cancelled",
@@ -246,12 +247,27 @@ impl App {
             .unwrap_or_else(|e| panic!("cannot type into {css}: {e}"));
     }
 
-    /// Empties the field matching `css`, then types `text` into it.
+    /// Empties the field matching `css`, then types `text` into it. The field is scrolled into
+    /// the middle of the view first (a long form puts it under the fold), and a clear that the
+    /// driver refuses is retried until the deadline.
     pub async fn replace_text(&self, css: &str, text: &str) {
-        let el = self.wait_shown(css, UI_TIMEOUT).await;
-        el.clear()
-            .await
-            .unwrap_or_else(|e| panic!("cannot clear {css}: {e}"));
+        let what = format!("clearing {css}");
+        let el = wait::until_async(&what, UI_TIMEOUT, || async {
+            let el = self.wait_shown(css, UI_TIMEOUT).await;
+            let scroll = "arguments[0].scrollIntoView({block: 'center'});";
+            self.client()
+                .execute(
+                    scroll,
+                    vec![serde_json::to_value(&el).map_err(|e| e.to_string())?],
+                )
+                .await
+                .map_err(|e| format!("cannot scroll to it: {e}"))?;
+            el.clear()
+                .await
+                .map_err(|e| format!("cannot clear it: {e}"))?;
+            Ok(el)
+        })
+        .await;
         el.send_keys(text)
             .await
             .unwrap_or_else(|e| panic!("cannot type into {css}: {e}"));

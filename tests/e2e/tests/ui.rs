@@ -101,11 +101,11 @@ async fn main_window_shown(app: &App) {
     .await;
 }
 
-/// Waits until the task view of `id` reaches a status other than pending and running;
-/// returns the page (a spec then asserts which status, with the page in the message).
+/// Waits until the task view of `id` reaches a status other than pending, running and
+/// waiting; returns the page (a spec then asserts which status, with the page in the message).
 async fn wait_task_end_shown(app: &App, id: u64, timeout: Duration) -> Page {
     app.wait_page("the task to end", timeout, |p| match p.status.as_deref() {
-        Some("pending" | "running") | None => Err("not ended".into()),
+        Some("pending" | "running" | "waiting") | None => Err("not ended".into()),
         Some(_) if p.task_id == Some(id) => Ok(p.clone()),
         Some(_) => Err(format!("the view of task {:?}", p.task_id)),
     })
@@ -877,10 +877,12 @@ async fn the_real_claude_code_runs_a_tool_from_the_form_and_notifies() {
             started.elapsed()
         );
         let record = app.task(id).await;
+        let output = app.invoke("task_output", json!({ "id": id })).await;
         assert_eq!(
             page.status.as_deref(),
             Some("completed"),
-            "{page:#?}\n{record:#}\nmock stderr:\n{}",
+            "{page:#?}\n{record:#}\noutput: {output:#?}\nmock calls: {}\nmock stderr:\n{}",
+            mock.model_calls().len(),
             mock.stderr_text()
         );
 

@@ -19,7 +19,7 @@ fn accepted(state: &AppState, id: TaskId) -> Result<Accepted, ApiError> {
 }
 
 /// Every request of every task that waits for the user, oldest first.
-#[utoipa::path(get, path = "/v1/approvals", tag = "interaction",
+#[utoipa::path(get, path = "/v1/approvals", tag = "interaction", operation_id = "listApprovals",
     responses((status = 200, description = "Open requests", body = ApprovalList)))]
 pub(crate) async fn all(State(state): State<AppState>) -> Json<ApprovalList> {
     Json(ApprovalList {
@@ -29,6 +29,7 @@ pub(crate) async fn all(State(state): State<AppState>) -> Json<ApprovalList> {
 
 /// The requests of one task that wait for the user, oldest first.
 #[utoipa::path(get, path = "/v1/tasks/{id}/approvals", tag = "interaction",
+    operation_id = "listTaskApprovals",
     params(("id" = u64, Path, description = "The task's id")),
     responses(
         (status = 200, description = "Open requests", body = ApprovalList),
@@ -43,8 +44,11 @@ pub(crate) async fn of_task(
     }))
 }
 
-/// Answer one of a task's open requests. Exactly one answer wins, from whichever client.
+/// Answer one of a task's open requests.
+///
+/// Exactly one answer wins, from whichever client.
 #[utoipa::path(post, path = "/v1/tasks/{id}/approvals/{request_id}", tag = "interaction",
+    operation_id = "answerApproval",
     params(
         ("id" = u64, Path, description = "The task's id"),
         ("request_id" = String, Path, description = "The request's id")),
@@ -64,9 +68,11 @@ pub(crate) async fn answer(
     accepted(&state, id)
 }
 
-/// Send a message into a running task's session. Mid-turn, the agent takes it when its
-/// current turn ends.
+/// Send a message into a running task's session.
+///
+/// Mid-turn, the agent takes it when its current turn ends.
 #[utoipa::path(post, path = "/v1/tasks/{id}/messages", tag = "interaction",
+    operation_id = "sendMessage",
     params(("id" = u64, Path, description = "The task's id")),
     request_body = MessageBody,
     responses(
@@ -84,9 +90,12 @@ pub(crate) async fn send_message(
     accepted(&state, id)
 }
 
-/// Stop the task's current turn: a running tool is stopped, the agent stays, and the task
-/// waits for a new message. Does nothing between turns.
+/// Stop the task's current turn.
+///
+/// A running tool is stopped, the agent stays, and the task waits for a new message. Does
+/// nothing between turns.
 #[utoipa::path(post, path = "/v1/tasks/{id}/interrupt", tag = "interaction",
+    operation_id = "interruptTask",
     params(("id" = u64, Path, description = "The task's id")),
     responses(
         (status = 202, description = "Interrupting; the task as it is now", body = TaskRecord),

@@ -22,11 +22,12 @@ pub(crate) struct OutputQuery {
     count: Option<usize>,
 }
 
-/// A page of a task's output. Without `before`: the newest lines (the in-memory tail), and
-/// `next_seq` says where the live `output` events of `GET /v1/events` go on. With `before`:
+/// A page of a task's output.
+///
+/// Without `before`: the newest lines (the in-memory tail), and `next_seq` says where the live `output` events of `GET /v1/events` go on. With `before`:
 /// the `count` lines before it, read from the log on disk (lines read back from disk are all
 /// tagged `stdout`). Follow `before` of each page to scroll back to the first line.
-#[utoipa::path(get, path = "/v1/tasks/{id}/output", tag = "output",
+#[utoipa::path(get, path = "/v1/tasks/{id}/output", tag = "output", operation_id = "getOutput",
     params(("id" = u64, Path, description = "The task's id"), OutputQuery),
     responses(
         (status = 200, description = "A page of lines", body = OutputPage),
@@ -37,7 +38,10 @@ pub(crate) async fn output(
     ApiPath(id): ApiPath<TaskId>,
     ApiQuery(query): ApiQuery<OutputQuery>,
 ) -> Result<Json<OutputPage>, ApiError> {
-    let count = query.count.unwrap_or(DEFAULT_PAGE_LINES).min(MAX_PAGE_LINES);
+    let count = query
+        .count
+        .unwrap_or(DEFAULT_PAGE_LINES)
+        .min(MAX_PAGE_LINES);
     let page = match query.before {
         Some(before) => OutputPage::new(state.supervisor.log_page(id, before, count)?, before),
         None => {

@@ -46,8 +46,11 @@ pub(super) fn record(state: &AppState, id: TaskId) -> Result<TaskRecord, ApiErro
         .ok_or_else(|| ApiError::task_not_found(id))
 }
 
-/// Start a task. It runs in the background; the response is its first record.
-#[utoipa::path(post, path = "/v1/tasks", tag = "tasks", request_body = SpawnRequest,
+/// Start a task.
+///
+/// It runs in the background; the response is its first record.
+#[utoipa::path(post, path = "/v1/tasks", tag = "tasks", operation_id = "spawnTask",
+    request_body = SpawnRequest,
     responses(
         (status = 201, description = "Started", body = TaskRecord,
             headers(("Location" = String, description = "The task's URL"))),
@@ -77,7 +80,7 @@ pub(crate) struct ListQuery {
 }
 
 /// List tasks, newest first, a page at a time.
-#[utoipa::path(get, path = "/v1/tasks", tag = "tasks", params(ListQuery),
+#[utoipa::path(get, path = "/v1/tasks", tag = "tasks", operation_id = "listTasks", params(ListQuery),
     responses(
         (status = 200, description = "A page of tasks", body = TaskList),
         (status = 400, description = "InvalidQuery", body = ApiError)))]
@@ -123,7 +126,7 @@ fn parse_statuses(list: Option<&str>) -> Result<Vec<TaskStatus>, ApiError> {
 }
 
 /// One task.
-#[utoipa::path(get, path = "/v1/tasks/{id}", tag = "tasks",
+#[utoipa::path(get, path = "/v1/tasks/{id}", tag = "tasks", operation_id = "getTask",
     params(("id" = u64, Path, description = "The task's id")),
     responses(
         (status = 200, description = "The task", body = TaskRecord),
@@ -135,9 +138,10 @@ pub(crate) async fn get(
     record(&state, id).map(Json)
 }
 
-/// Forget a finished task: its history and log are deleted (the transcript file in the project
-/// stays).
-#[utoipa::path(delete, path = "/v1/tasks/{id}", tag = "tasks",
+/// Forget a finished task.
+///
+/// Its history and log are deleted; the transcript file in the project stays.
+#[utoipa::path(delete, path = "/v1/tasks/{id}", tag = "tasks", operation_id = "deleteTask",
     params(("id" = u64, Path, description = "The task's id")),
     responses(
         (status = 204, description = "Removed"),
@@ -151,9 +155,11 @@ pub(crate) async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Ask a running task to stop: SIGTERM to its process tree, SIGKILL after the grace period.
-/// Returns at once; `GET /v1/tasks/{id}/wait` waits for the end.
-#[utoipa::path(post, path = "/v1/tasks/{id}/cancel", tag = "tasks",
+/// Ask a running task to stop.
+///
+/// SIGTERM to its process tree, SIGKILL after the grace period. Returns at once;
+/// `GET /v1/tasks/{id}/wait` waits for the end.
+#[utoipa::path(post, path = "/v1/tasks/{id}/cancel", tag = "tasks", operation_id = "cancelTask",
     params(("id" = u64, Path, description = "The task's id")),
     responses(
         (status = 202, description = "Stopping; the task as it is now", body = TaskRecord),
@@ -167,9 +173,12 @@ pub(crate) async fn cancel(
     Ok((StatusCode::ACCEPTED, Json(record(&state, id)?)))
 }
 
-/// Continue a finished task's agent session with a new prompt, as a new linked task (the first
-/// task must have run with `options.keep_session`).
+/// Continue a finished task's agent session with a new prompt.
+///
+/// The follow-up is a new task linked to the first (`follow_up_of`); the first task must have
+/// run with `options.keep_session`.
 #[utoipa::path(post, path = "/v1/tasks/{id}/follow-up", tag = "tasks",
+    operation_id = "followUpTask",
     params(("id" = u64, Path, description = "The finished task's id")),
     request_body = FollowUpBody,
     responses(
@@ -195,10 +204,12 @@ pub(crate) struct WaitQuery {
     timeout_ms: Option<u64>,
 }
 
-/// Long poll: wait until the task ends and return its final record. With `timeout_ms`, the
-/// answer comes after that long at the latest, still 200: the record's `status` then is still
-/// `pending`, `running` or `waiting`, and the client polls again.
-#[utoipa::path(get, path = "/v1/tasks/{id}/wait", tag = "tasks",
+/// Wait until a task ends (long poll).
+///
+/// Returns the final record. With `timeout_ms`, the answer comes after that long at the
+/// latest, still 200: the record's `status` is then still `pending`, `running` or `waiting`,
+/// and the client asks again.
+#[utoipa::path(get, path = "/v1/tasks/{id}/wait", tag = "tasks", operation_id = "waitForTask",
     params(("id" = u64, Path, description = "The task's id"), WaitQuery),
     responses(
         (status = 200, description = "The final record, or the current one after `timeout_ms`", body = TaskRecord),

@@ -75,30 +75,34 @@ impl Client {
         }
     }
 
-    async fn send(&self, method: Method, uri: &str, body: Vec<u8>) -> hyper::Response<Incoming> {
+    /// A connection, accepted into the server's backlog once this returns.
+    pub async fn connect(&self) -> Connection {
         let stream = UnixStream::connect(&self.path).await.expect("connect");
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .expect("handshake");
         tokio::spawn(connection);
-        let request = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header(HOST, "localhost")
-            .header(CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(body)))
-            .expect("a request");
-        sender.send_request(request).await.expect("a response")
+        Connection {
+            sender,
+            content_type: "application/json".to_owned(),
+        }
+    }
+
+    async fn send(&self, method: Method, uri: &str, body: Vec<u8>) -> hyper::Response<Incoming> {
+        self.connect().await.send(method, uri, body).await
     }
 
     pub async fn request(&self, method: Method, uri: &str, body: Vec<u8>) -> Reply {
-        let (parts, body) = self.send(method, uri, body).await.into_parts();
-        let body = body.collect().await.expect("the body").to_bytes();
-        Reply {
-            status: parts.status.as_u16(),
-            headers: parts.headers,
-            body,
-        }
+        self.connect().await.request(method, uri, body).await
+    }
+
+    /// A request with another `Content-Type`, e.g. the form type `curl -d` sends.
+    pub async fn request_typed(&self, uri: &str, body: &str, content_type: &str) -> Reply {
+        let mut connection = self.connect().await;
+        connection.content_type = content_type.to_owned();
+        connection
+            .request(Method::POST, uri, body.as_bytes().to_vec())
+            .await
     }
 
     pub async fn get(&self, uri: &str) -> Reply {
@@ -141,6 +145,41 @@ impl Client {
     }
 }
 
+/// One connection to the server.
+#[derive(Debug)]
+pub struct Connection {
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    content_type: String,
+}
+
+impl Connection {
+    async fn send(
+        &mut self,
+        method: Method,
+        uri: &str,
+        body: Vec<u8>,
+    ) -> hyper::Response<Incoming> {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(HOST, "localhost")
+            .header(CONTENT_TYPE, &self.content_type)
+            .body(Full::new(Bytes::from(body)))
+            .expect("a request");
+        self.sender.send_request(request).await.expect("a response")
+    }
+
+    pub async fn request(mut self, method: Method, uri: &str, body: Vec<u8>) -> Reply {
+        let (parts, body) = self.send(method, uri, body).await.into_parts();
+        let body = body.collect().await.expect("the body").to_bytes();
+        Reply {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+        }
+    }
+}
+
 /// One Server-Sent Event: its name and its data parsed as JSON.
 #[derive(Debug, Clone)]
 pub struct Sse {
@@ -169,7 +208,8 @@ impl EventStream {
             match frame {
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
-                        self.buffer.push_str(std::str::from_utf8(&data).expect("UTF-8"));
+                        self.buffer
+                            .push_str(std::str::from_utf8(&data).expect("UTF-8"));
                     }
                 }
                 Some(Err(e)) => panic!("the event stream failed: {e}"),

@@ -78,7 +78,10 @@ async fn spawn_get_wait_and_read_the_output_by_pages() {
             lines = older;
             before = page["before"].as_u64();
         }
-        let all: Vec<u64> = lines.iter().map(|l| l["seq"].as_u64().expect("seq")).collect();
+        let all: Vec<u64> = lines
+            .iter()
+            .map(|l| l["seq"].as_u64().expect("seq"))
+            .collect();
         assert_eq!(all, (0..total).collect::<Vec<_>>());
         assert!(lines[0]["text"]
             .as_str()
@@ -101,6 +104,23 @@ async fn the_host_prepares_tasks_started_through_the_api() {
         let done = h.wait(id).await;
         assert_eq!(done["options"]["allowed_tools"], json!(["Read"]));
         assert_eq!(done["result"]["text"], "hello");
+        h.finish().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_is_json_whatever_its_content_type() {
+    bounded(async {
+        let h = Harness::start();
+        // What `curl -d '{...}'` sends without `-H 'Content-Type: application/json'`.
+        let body = json!({"prompt": "hello", "project_dir": h.project("p")}).to_string();
+        let reply = h
+            .client
+            .request_typed("/v1/tasks", &body, "application/x-www-form-urlencoded")
+            .await;
+        let id = reply.expect(201)["id"].as_u64().expect("an id");
+        assert_eq!(h.wait(id).await["status"], "completed");
         h.finish().await;
     })
     .await;
@@ -189,7 +209,10 @@ async fn cancel_stops_a_task_and_wait_can_time_out() {
             .get(&format!("/v1/tasks/{id}/wait?timeout_ms=100"))
             .await
             .expect(200);
-        assert_eq!(waited["status"], "running", "a timed-out wait: still running");
+        assert_eq!(
+            waited["status"], "running",
+            "a timed-out wait: still running"
+        );
 
         let stopping = h
             .client
@@ -261,10 +284,7 @@ async fn delete_removes_a_finished_task_and_refuses_a_running_one() {
         let h = Harness::start();
         let id = h.spawn(&h.project("p"), "fake: sleep 30", json!({})).await;
         let uri = format!("/v1/tasks/{id}");
-        h.client
-            .delete(&uri)
-            .await
-            .expect_error(409, "TaskRunning");
+        h.client.delete(&uri).await.expect_error(409, "TaskRunning");
         h.client
             .post(&format!("{uri}/cancel"), &json!(null))
             .await

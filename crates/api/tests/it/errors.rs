@@ -1,0 +1,166 @@
+//! Every error is `{"code", "message"}` JSON with a fitting status: the core's errors, and what
+//! never reaches the core (malformed bodies, queries and paths, unknown routes, big bodies).
+
+use hyper::Method;
+use serde_json::json;
+use tasktray_api::MAX_BODY_BYTES;
+use tasktray_test_support::bounded;
+
+use crate::Harness;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_is_not_there_is_404() {
+    bounded(async {
+        let h = Harness::start();
+        let missing = h.client.get("/v1/tasks/999").await;
+        let json = missing.expect_error(404, "TaskNotFound");
+        assert!(json["message"].as_str().is_some_and(|m| m.contains("999")));
+        assert!(json.get("task_id").is_none());
+        for uri in [
+            "/v1/tasks/999/output",
+            "/v1/tasks/999/output?before=10",
+            "/v1/tasks/999/wait",
+            "/v1/tasks/999/approvals",
+            "/v1/events?task=999",
+        ] {
+            h.client.get(uri).await.expect_error(404, "TaskNotFound");
+        }
+        for uri in [
+            "/v1/tasks/999/cancel",
+            "/v1/tasks/999/interrupt",
+            "/v1/tasks/999/approvals/r1",
+        ] {
+            let body = json!({"decision": "allow"});
+            h.client
+                .post(uri, &body)
+                .await
+                .expect_error(404, "TaskNotFound");
+        }
+        h.client
+            .get("/v1/nothing")
+            .await
+            .expect_error(404, "NotFound");
+        h.client
+            .request(Method::PATCH, "/v1/tasks", Vec::new())
+            .await
+            .expect_error(405, "MethodNotAllowed");
+        h.finish().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_cannot_be_used_is_400() {
+    bounded(async {
+        let h = Harness::start();
+        let project = h.project("p");
+        let post = |body: &'static str| {
+            h.client
+                .request(Method::POST, "/v1/tasks", body.as_bytes().to_vec())
+        };
+        post("{not json").await.expect_error(400, "InvalidJson");
+        post("").await.expect_error(400, "InvalidJson");
+        let missing = post(r#"{"prompt": "x"}"#).await;
+        let json = missing.expect_error(400, "InvalidJson");
+        assert!(
+            json["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("project_dir")),
+            "{json}"
+        );
+        let client = &h.client;
+        let spawn = |prompt: &str, dir: &str| {
+            let body = json!({"prompt": prompt, "project_dir": dir});
+            async move { client.post("/v1/tasks", &body).await }
+        };
+        let dir = project.to_str().expect("UTF-8");
+        spawn("  ", dir).await.expect_error(400, "EmptyPrompt");
+        spawn("a\0b", dir).await.expect_error(400, "InvalidPrompt");
+        spawn("hi", "relative/dir")
+            .await
+            .expect_error(400, "InvalidProjectDir");
+        spawn("hi", "/no/such/folder")
+            .await
+            .expect_error(400, "InvalidProjectDir");
+        h.client
+            .get("/v1/tasks/abc")
+            .await
+            .expect_error(400, "InvalidPath");
+        h.client
+            .get("/v1/tasks/1/output?count=-1")
+            .await
+            .expect_error(400, "InvalidQuery");
+        h.finish().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_the_limit_is_413() {
+    bounded(async {
+        let h = Harness::start();
+        let body = vec![b' '; MAX_BODY_BYTES + 1];
+        h.client
+            .request(Method::POST, "/v1/tasks", body)
+            .await
+            .expect_error(413, "PayloadTooLarge");
+        h.client
+            .request(Method::PUT, "/v1/settings", vec![b' '; MAX_BODY_BYTES + 1])
+            .await
+            .expect_error(413, "PayloadTooLarge");
+        h.finish().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_task_state_forbids_is_409() {
+    bounded(async {
+        let h = Harness::start();
+        let project = h.project("p");
+        let busy = h.spawn(&project, "fake: sleep 30", json!({})).await;
+        let second = json!({"prompt": "hi", "project_dir": project});
+        let json = h
+            .client
+            .post("/v1/tasks", &second)
+            .await
+            .expect_error(409, "ProjectBusy");
+        assert_eq!(json["task_id"], busy, "the task in the way");
+
+        let text = h
+            .spawn(&h.project("t"), "fake: sleep 30", json!({"format": "text"}))
+            .await;
+        let message = json!({"message": "hello"});
+        h.client
+            .post(&format!("/v1/tasks/{text}/messages"), &message)
+            .await
+            .expect_error(409, "NotTwoWay");
+        h.client
+            .post(&format!("/v1/tasks/{text}/interrupt"), &json!(null))
+            .await
+            .expect_error(409, "NotTwoWay");
+        h.client
+            .post(
+                &format!("/v1/tasks/{busy}/messages"),
+                &json!({"message": " "}),
+            )
+            .await
+            .expect_error(400, "EmptyMessage");
+
+        let quick = h.spawn(&h.project("q"), "fake: say hi", json!({})).await;
+        h.wait(quick).await;
+        h.client
+            .post(&format!("/v1/tasks/{quick}/messages"), &message)
+            .await
+            .expect_error(409, "TaskNotRunning");
+        h.client
+            .post(
+                &format!("/v1/tasks/{quick}/approvals/r1"),
+                &json!({"decision": "allow"}),
+            )
+            .await
+            .expect_error(409, "TaskNotRunning");
+        h.finish().await;
+    })
+    .await;
+}
