@@ -51,6 +51,14 @@ describe('approvals store', () => {
 });
 
 describe('request cards', () => {
+  it('names the file a command writes, and warns only when it is outside the project', async () => {
+    const inside = [approval({ input: { command: 'echo x > out.txt' }, blocked_path: '/home/u/code/proj/out.txt' })];
+    await openTask(WAITING, () => inside);
+    const blocked = await screen.findByTestId('approval-blocked');
+    expect(blocked.textContent).toContain('Writes to /home/u/code/proj/out.txt');
+    expect(blocked.textContent).not.toContain('Outside');
+  });
+
   it('shows a Bash request whole, focuses Allow, and answers it', async () => {
     const command = 'cargo build --release && ./target/release/tool --flag ' + 'x'.repeat(300);
     let open = [
@@ -67,6 +75,7 @@ describe('request cards', () => {
     expect(screen.getByTestId('approval-command').textContent).toBe(command);
     expect(screen.getByTestId('approval-description').textContent).toBe('Build and run the tool');
     expect(screen.getByTestId('approval-blocked').textContent).toContain('/etc/tool.conf');
+    expect(screen.getByTestId('approval-blocked').textContent).toContain('Outside the project');
     expect(screen.getByTestId('approval-expires').textContent).toBe('denied automatically in 29 min');
     await waitFor(() => expect(document.activeElement).toBe(screen.getByRole('button', { name: 'Allow' })));
 

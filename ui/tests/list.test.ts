@@ -123,6 +123,14 @@ describe('tasks that wait for the user', () => {
     await renderApp();
     expect(screen.getByTestId('task-reason').textContent).toBe(reason);
   });
+
+  it('prefers the backend failure reason, fix included', async () => {
+    const failure =
+      'The agent exited with code 1: --dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons. Claude Code refuses the Bypass permissions mode when it runs as root. Choose another permission mode.';
+    backend(defaults({ list_tasks: () => [task({ id: 9, status: 'failed', error: null, result: null, failure })] }));
+    await renderApp();
+    expect(screen.getByTestId('task-reason').textContent).toBe(failure);
+  });
 });
 
 describe('quit with running tasks', () => {

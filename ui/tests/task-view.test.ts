@@ -166,6 +166,14 @@ describe('task view', () => {
     expect(screen.getByRole('button', { name: 'Show less' })).toBeTruthy();
   });
 
+  it('shows a failure without a result line, with its fix', async () => {
+    const failure =
+      'The agent exited with code 1: --dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons. Claude Code refuses the Bypass permissions mode when it runs as root. Choose another permission mode ("Ask me" lets you approve each tool), or run Tasktray as a regular user.';
+    const refused = task({ id: 7, status: 'failed', error: null, result: null, failure });
+    await openTask(refused, () => page([]));
+    expect(screen.getByTestId('task-error').textContent).toBe(failure);
+  });
+
   it('says which tools were refused and why, and leads to them', async () => {
     const why = 'Permission to use Bash with command rm -rf /tmp/x has been denied because Claude Code is running in don\'t ask mode.';
     await openTask(task({ id: 6, status: 'completed' }), () =>

@@ -33,7 +33,8 @@ pub struct Approval {
     #[serde(default)]
     #[cfg_attr(feature = "ts", ts(type = "Array<unknown>"))]
     pub suggestions: Vec<Value>,
-    /// The path outside the allowed folders that made the agent ask, if that is why.
+    /// The path the call would touch that made the agent ask, when it names one (for a Bash
+    /// command, the file a redirect writes, inside the project or not).
     #[serde(default)]
     pub blocked_path: Option<String>,
     /// Milliseconds since the Unix epoch.

@@ -27,7 +27,8 @@ description: string | null,
  */
 suggestions: Array<unknown>, 
 /**
- * The path outside the allowed folders that made the agent ask, if that is why.
+ * The path the call would touch that made the agent ask, when it names one (for a Bash
+ * command, the file a redirect writes, inside the project or not).
  */
 blocked_path: string | null, 
 /**

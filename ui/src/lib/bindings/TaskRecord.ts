@@ -22,7 +22,12 @@ created_at_ms: number, started_at_ms: number | null, finished_at_ms: number | nu
  * Why the task failed inside Tasktray (agent missing, folder gone), as opposed to the
  * agent reporting an error.
  */
-error: string | null, result: ResultSummary | null, 
+error: string | null, 
+/**
+ * Why a failed task failed, in full, with the fix when one is known: Tasktray's error,
+ * the agent's error result, or its last words on stderr.
+ */
+failure?: string | null, result: ResultSummary | null, 
 /**
  * The agent session, from its init or result line.
  */

@@ -165,10 +165,12 @@ export class TaskStore {
     );
   }
 
-  /** Why a failed task failed, whole: Tasktray's reason, the agent's error, else its last line. */
+  /** Why a failed task failed, whole: the backend's reason (with the fix when it knows one),
+   * Tasktray's error, the agent's error, else its last line. */
   failure(task: TaskRecord): string | null {
     if (task.status !== 'failed') return null;
     const reason =
+      task.failure?.trim() ||
       task.error?.trim() ||
       (task.result?.is_error ? task.result.text.trim() : '') ||
       this.notes.get(task.id) ||
