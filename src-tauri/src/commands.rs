@@ -11,7 +11,6 @@ use tauri_plugin_opener::OpenerExt;
 
 use crate::error::{IpcError, IpcResult};
 use crate::models::{AgentInfo, OutputPage, Settings};
-use crate::settings;
 use crate::state::AppState;
 
 /// Re-reading the history from disk at most this often when the list is asked for.
@@ -72,13 +71,7 @@ pub fn task_log_page(
 
 #[tauri::command]
 pub fn spawn_task(state: State<'_, AppState>, mut request: SpawnRequest) -> IpcResult<TaskId> {
-    // The tools Settings always allows join the task's own.
-    let always = supervisor::tool_rules(&state.settings().allowed_tools);
-    for rule in always {
-        if !request.options.allowed_tools.contains(&rule) {
-            request.options.allowed_tools.push(rule);
-        }
-    }
+    state.prepare_spawn(&mut request);
     Ok(state.supervisor.spawn(request)?)
 }
 
@@ -161,14 +154,7 @@ pub fn get_settings(state: State<'_, AppState>) -> Settings {
 
 #[tauri::command]
 pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> IpcResult<Settings> {
-    let settings = settings::validate(settings)?;
-    settings::save(&state.settings_path, &settings)?;
-    settings::apply_to(&settings, &state.supervisor);
-    *state
-        .settings
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = settings.clone();
-    Ok(settings)
+    state.save_settings(settings)
 }
 
 #[tauri::command]

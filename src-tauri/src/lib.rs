@@ -2,10 +2,12 @@
 //! gives it a tray, a window and notifications.
 //!
 //! - `commands`: what the UI calls (thin: one supervisor call each)
+//! - `api`: the local HTTP API on a Unix socket (`tasktray-api`), for every other client
 //! - `forward`: supervisor events -> webview events (batched output), tray, notifications
 //! - `tray`, `notify`, `lifecycle`: the tray menu, desktop notifications, window and quit
 //! - `models`, `error`, `settings`, `state`: IPC types, `{code, message}` errors, settings
 
+pub mod api;
 pub mod commands;
 pub mod error;
 pub mod forward;
@@ -131,6 +133,7 @@ fn setup(
     tracing::info!("task shim: {}", shim.program.display());
     let mut config = SupervisorConfig::new(data_dir, AgentSearch::default(), shim);
     settings::apply(&settings, &mut config);
+    let runtime_handle = runtime.clone();
     let supervisor = Supervisor::start(config, runtime)?;
 
     app.manage(AppState {
@@ -144,6 +147,11 @@ fn setup(
     }
     tray::create(app.handle())?;
     forward::start(app.handle().clone(), supervisor);
+    app.manage(api::Api::default());
+    {
+        let _runtime = runtime_handle.enter();
+        api::start(app.handle());
+    }
     Ok(())
 }
 

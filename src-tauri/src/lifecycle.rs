@@ -54,6 +54,7 @@ pub fn quit_now(app: &AppHandle) {
             supervisor.running().len()
         );
         supervisor.shutdown(deadline).await;
+        crate::api::stop(&app).await;
         app.exit(0);
     });
 }

@@ -4,9 +4,11 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use supervisor::Supervisor;
+use supervisor::{SpawnRequest, Supervisor};
 
+use crate::error::IpcError;
 use crate::models::Settings;
+use crate::settings;
 
 #[derive(Debug)]
 pub struct AppState {
@@ -23,5 +25,27 @@ impl AppState {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
+    }
+
+    /// Checks, saves and applies new settings (from the window or the local API); returns them
+    /// as saved.
+    pub fn save_settings(&self, new: Settings) -> Result<Settings, IpcError> {
+        let new = settings::validate(new)?;
+        settings::save(&self.settings_path, &new)?;
+        settings::apply_to(&new, &self.supervisor);
+        *self
+            .settings
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = new.clone();
+        Ok(new)
+    }
+
+    /// What Settings adds to every task, whoever starts it: the tools always allowed.
+    pub fn prepare_spawn(&self, request: &mut SpawnRequest) {
+        for rule in supervisor::tool_rules(&self.settings().allowed_tools) {
+            if !request.options.allowed_tools.contains(&rule) {
+                request.options.allowed_tools.push(rule);
+            }
+        }
     }
 }

@@ -126,8 +126,8 @@ impl App {
             (MARKER_ENV.into(), marker.clone().into()),
             // No accessibility bus: nothing on the test bus would answer it.
             ("NO_AT_BRIDGE".into(), "1".into()),
-            // Tasks run with bypassPermissions by default, which claude (and fake-claude)
-            // refuses as root unless IS_SANDBOX=1; CI runs as root.
+            // A task in bypassPermissions mode is refused by claude (and fake-claude) as root
+            // unless IS_SANDBOX=1; CI runs as root.
             ("IS_SANDBOX".into(), "1".into()),
         ];
         vars.extend(launch.env.iter().map(|(k, v)| (k.clone(), v.into())));
