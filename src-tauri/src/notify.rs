@@ -107,6 +107,38 @@ fn escape_markup(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// Sends `notification` with the note's text (escaped for a server that reads markup), bounded
+/// by [`SHOW_TIMEOUT`]; `None` when the server refused it or did not answer (logged).
+async fn show(
+    mut notification: Notification,
+    note: &Note,
+    task: TaskId,
+) -> Option<notify_rust::NotificationHandle> {
+    let body = if body_markup().await {
+        escape_markup(&note.body)
+    } else {
+        note.body.clone()
+    };
+    notification
+        .appname("Tasktray")
+        .summary(&note.summary)
+        .body(&body);
+    match tokio::time::timeout(SHOW_TIMEOUT, notification.show_async()).await {
+        Ok(Ok(handle)) => {
+            tracing::info!("notified: {}", note.summary);
+            Some(handle)
+        }
+        Ok(Err(e)) => {
+            tracing::warn!("notification for task {task} not shown: {e}");
+            None
+        }
+        Err(_) => {
+            tracing::warn!("notification server did not answer within {SHOW_TIMEOUT:?}");
+            None
+        }
+    }
+}
+
 /// Shows the notification for a finished task, if it gets one.
 pub fn task_finished(app: &AppHandle, task: &TaskRecord, now_ms: u64) {
     let Some(note) = Note::for_task(task, now_ms) else {
@@ -115,32 +147,15 @@ pub fn task_finished(app: &AppHandle, task: &TaskRecord, now_ms: u64) {
     let app = app.clone();
     let id = task.id;
     tauri::async_runtime::spawn(async move {
-        let body = if body_markup().await {
-            escape_markup(&note.body)
-        } else {
-            note.body.clone()
-        };
         let mut notification = Notification::new();
         notification
-            .appname("Tasktray")
-            .summary(&note.summary)
-            .body(&body)
             .icon("dialog-information")
             .action("default", "Show")
             .action("show", "Show")
             .timeout(Timeout::Default);
-        let handle = match tokio::time::timeout(SHOW_TIMEOUT, notification.show_async()).await {
-            Ok(Ok(handle)) => handle,
-            Ok(Err(e)) => {
-                tracing::warn!("notification for task {id} not shown: {e}");
-                return;
-            }
-            Err(_) => {
-                tracing::warn!("notification server did not answer within {SHOW_TIMEOUT:?}");
-                return;
-            }
+        let Some(handle) = show(notification, &note, id).await else {
+            return;
         };
-        tracing::info!("notified: {}", note.summary);
         let wait = handle.wait_for_action_async(|response: &NotificationResponse| {
             let show = match response {
                 NotificationResponse::Default => true,
@@ -193,16 +208,8 @@ pub fn approval_requested(app: &AppHandle, approval: &Approval) {
     lock_open().insert((task, request_id.clone()), closed.clone());
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        let body = if body_markup().await {
-            escape_markup(&note.body)
-        } else {
-            note.body.clone()
-        };
         let mut notification = Notification::new();
         notification
-            .appname("Tasktray")
-            .summary(&note.summary)
-            .body(&body)
             .icon("dialog-question")
             .action("default", "Show")
             .action("allow", "Allow")
@@ -210,20 +217,7 @@ pub fn approval_requested(app: &AppHandle, approval: &Approval) {
             .action("show", "Show")
             .urgency(Urgency::Critical)
             .timeout(Timeout::Never);
-        let shown = tokio::time::timeout(SHOW_TIMEOUT, notification.show_async()).await;
-        let handle = match shown {
-            Ok(Ok(handle)) => Some(handle),
-            Ok(Err(e)) => {
-                tracing::warn!("request notification of task {task} not shown: {e}");
-                None
-            }
-            Err(_) => {
-                tracing::warn!("notification server did not answer within {SHOW_TIMEOUT:?}");
-                None
-            }
-        };
-        if let Some(handle) = handle {
-            tracing::info!("notified: {}", note.summary);
+        if let Some(handle) = show(notification, &note, task).await {
             let act = |response: &NotificationResponse| {
                 let action = match response {
                     NotificationResponse::Default => "show",

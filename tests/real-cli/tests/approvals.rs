@@ -13,7 +13,7 @@ use supervisor::{
 use tasktray_real_cli::{
     bash, cmdline, entries, json, message_texts, request, task_processes, transcript_file, RealCli,
 };
-use tasktray_test_support::{bounded, wait_until_async};
+use tasktray_test_support::{bounded, next_broadcast, wait_until_async};
 use tokio::sync::broadcast;
 
 /// How long a step of a real run may take (the outer bound is `bounded`).
@@ -34,21 +34,9 @@ fn assert_contains(haystack: &str, needle: &str) {
 
 async fn next_event<T>(
     events: &mut broadcast::Receiver<Event>,
-    mut pick: impl FnMut(&Event) -> Option<T>,
+    pick: impl FnMut(&Event) -> Option<T>,
 ) -> T {
-    let deadline = tokio::time::Instant::now() + STEP;
-    loop {
-        match tokio::time::timeout_at(deadline, events.recv()).await {
-            Ok(Ok(event)) => {
-                if let Some(found) = pick(&event) {
-                    return found;
-                }
-            }
-            Ok(Err(broadcast::error::RecvError::Lagged(_))) => {}
-            Ok(Err(e)) => panic!("event stream ended: {e}"),
-            Err(_) => panic!("no such event within {STEP:?}"),
-        }
-    }
+    next_broadcast(events, STEP, pick).await
 }
 
 async fn next_request(events: &mut broadcast::Receiver<Event>, id: TaskId) -> Approval {

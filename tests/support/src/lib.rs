@@ -58,6 +58,29 @@ pub async fn wait_until_async(timeout: Duration, mut condition: impl FnMut() -> 
     }
 }
 
+/// The first message of a broadcast channel that `pick` accepts, within `timeout` (a lag is
+/// skipped over: the messages lost are not the ones a test waits for once it subscribed).
+pub async fn next_broadcast<E: Clone, T>(
+    rx: &mut tokio::sync::broadcast::Receiver<E>,
+    timeout: Duration,
+    mut pick: impl FnMut(&E) -> Option<T>,
+) -> T {
+    use tokio::sync::broadcast::error::RecvError;
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Ok(message)) => {
+                if let Some(found) = pick(&message) {
+                    return found;
+                }
+            }
+            Ok(Err(RecvError::Lagged(_))) => {}
+            Ok(Err(RecvError::Closed)) => panic!("the channel closed"),
+            Err(_) => panic!("no such message within {timeout:?}"),
+        }
+    }
+}
+
 /// Runs a test body with the outer timeout; a hung test fails instead of hanging CI.
 pub async fn bounded<T>(body: impl Future<Output = T>) -> T {
     match tokio::time::timeout(TEST_TIMEOUT, body).await {

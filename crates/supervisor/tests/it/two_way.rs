@@ -5,7 +5,7 @@ use std::time::Duration;
 use supervisor::{
     ApprovalOutcome, Decision, Error, Event, Supervisor, TaskId, TaskStatus, DEFAULT_DENY_MESSAGE,
 };
-use tasktray_test_support::{bounded, wait_until_async, Sandbox};
+use tasktray_test_support::{bounded, next_broadcast, wait_until_async, Sandbox};
 use tokio::sync::broadcast;
 
 use crate::{config, request, start, task_processes, text_request};
@@ -15,21 +15,9 @@ const PATIENCE: Duration = Duration::from_secs(20);
 /// Waits for the first event that `pick` accepts.
 async fn next_event<T>(
     events: &mut broadcast::Receiver<Event>,
-    mut pick: impl FnMut(&Event) -> Option<T>,
+    pick: impl FnMut(&Event) -> Option<T>,
 ) -> T {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        match tokio::time::timeout_at(deadline, events.recv()).await {
-            Ok(Ok(event)) => {
-                if let Some(found) = pick(&event) {
-                    return found;
-                }
-            }
-            Ok(Err(broadcast::error::RecvError::Lagged(_))) => {}
-            Ok(Err(e)) => panic!("event stream ended: {e}"),
-            Err(_) => panic!("no such event within {PATIENCE:?}"),
-        }
-    }
+    next_broadcast(events, PATIENCE, pick).await
 }
 
 /// The request id of the next approval task `id` asks for.
