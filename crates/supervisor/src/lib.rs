@@ -22,6 +22,13 @@
 //! one lock so [`Supervisor::attach`] gets every line exactly once. stream-json lines are
 //! watched for the session id and the final `result`, which decides the status.
 //!
+//! A stream-json task talks both ways (`conversation`, `protocol`): its prompt, later
+//! messages ([`Supervisor::send`]), answers to the agent's requests ([`Supervisor::answer`])
+//! and interrupts go to the agent's stdin, a pipe that the shim hands to the agent; the
+//! agent's `can_use_tool` requests become [`Approval`]s that any host can list and answer, and
+//! the task is `waiting` while one is open. The runner closes the agent's stdin once every
+//! message was taken up and the last turn ended, which ends the agent.
+//!
 //! When the shim exits, the runner records the final status, writes the transcript into the
 //! project ([`report`]), releases the project lock and sends the finish event.
 //!

@@ -6,7 +6,8 @@
 //!
 //! 1. It becomes a child subreaper, so every process the agent orphans (Claude Code runs each
 //!    Bash tool in its own session) is re-parented to the shim instead of init.
-//! 2. It starts the agent with stdin from the prompt file or `/dev/null`, and waits.
+//! 2. It starts the agent with stdin from the host's input pipe (a two-way task: inherited on
+//!    [`INPUT_FD`]), the prompt file, or `/dev/null`, and waits.
 //! 3. It stops the tree on SIGTERM/SIGINT/SIGHUP, or when its own stdin (the lifeline pipe from
 //!    the host) reaches EOF because the host died: SIGTERM to every descendant, the grace
 //!    period, then SIGKILL to what is left, rescanning so late forks are caught too.
