@@ -1,8 +1,8 @@
 //! One task's life, owned by one tokio task: start the shim, read its output, stop it on
 //! cancel, and record how it ended. Nothing else touches the task's processes.
 
-use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::fs::OpenOptions;
+use std::io::BufWriter;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -19,17 +19,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::SupervisorConfig;
 use crate::conversation::{Control, Conversation, Line, Notes};
-use crate::framer::{LineEnd, LineFramer};
+use crate::framer::LineFramer;
 use crate::lock::ProjectLock;
-use crate::model::{
-    Event, ExitInfo, OutputFormat, OutputLine, ResultSummary, Stream, TaskRecord, TaskStatus,
-};
+use crate::model::{Event, ExitInfo, Stream, TaskRecord, TaskStatus};
 use crate::procfs;
-use crate::protocol::{self, FromAgent};
 use crate::ring::OutputRing;
 use crate::shim::AgentInput;
-use crate::supervisor::{lock, Inner, MARKER_ENV, MAX_EVENT_LINES};
-use crate::{report, shim, transcript};
+use crate::supervisor::{Inner, MARKER_ENV};
+use crate::{report, shim};
 use command_fds::{CommandFdExt, FdMapping};
 use tokio::sync::mpsc;
 
@@ -48,6 +45,12 @@ const SHIM_MARGIN: Duration = Duration::from_secs(2);
 /// tree still holds open.
 const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(500);
 
+mod outcome;
+mod sink;
+
+use outcome::Outcome;
+use sink::{pump, Sink};
+
 pub(crate) struct Run {
     pub(crate) inner: Arc<Inner>,
     /// The settings this task started with.
@@ -64,195 +67,6 @@ pub(crate) struct Run {
     pub(crate) ring: Arc<Mutex<OutputRing>>,
     pub(crate) cancel: CancellationToken,
     pub(crate) done: watch::Sender<bool>,
-}
-
-/// What the run found out, turned into the final status by [`Outcome::status`].
-#[derive(Default)]
-struct Outcome {
-    exit: Option<ExitInfo>,
-    cancelled: bool,
-    /// An internal failure (the shim could not start).
-    error: Option<String>,
-    result: Option<ResultSummary>,
-    session_id: Option<String>,
-    /// The last line on stderr, to explain a failure without a result line.
-    last_stderr: Option<Arc<str>>,
-    /// The last line on stdout, for a text-format task: there claude prints its errors to
-    /// stdout, and its whole answer is the error.
-    last_stdout: Option<Arc<str>>,
-    /// What the agent said to the host that the conversation has not handled yet, in order
-    /// (two-way tasks).
-    requests: Vec<FromAgent>,
-    /// The user stopped the last turn and gave no new instruction.
-    stopped_by_user: bool,
-}
-
-impl Outcome {
-    fn status(&self) -> TaskStatus {
-        if self.cancelled || self.stopped_by_user {
-            TaskStatus::Cancelled
-        } else if self.error.is_some() {
-            TaskStatus::Failed
-        } else if let Some(result) = &self.result {
-            if result.is_error {
-                TaskStatus::Failed
-            } else {
-                TaskStatus::Completed
-            }
-        } else if self.exit == Some(ExitInfo::Code(0)) {
-            TaskStatus::Completed
-        } else {
-            TaskStatus::Failed
-        }
-    }
-
-    fn failure_reason(&self) -> String {
-        if let Some(error) = &self.error {
-            return error.clone();
-        }
-        if let Some(result) = self.result.as_ref().filter(|r| r.is_error) {
-            if !result.text.trim().is_empty() {
-                return result.text.clone();
-            }
-            if let Some(line) = &self.last_stderr {
-                return line.to_string();
-            }
-        }
-        let exit = match self.exit {
-            Some(ExitInfo::Code(code)) => format!("The agent exited with code {code}"),
-            Some(ExitInfo::Signal(sig)) => format!("The agent was killed by signal {sig}"),
-            None => "The agent's exit status is unknown".to_owned(),
-        };
-        match self.last_stderr.as_ref().or(self.last_stdout.as_ref()) {
-            Some(line) => match fix_for(line) {
-                // One line: notes go into the line-numbered log.
-                Some(fix) => format!("{exit}: {line}. {fix}"),
-                None => format!("{exit}: {line}"),
-            },
-            None => format!("{exit}."),
-        }
-    }
-}
-
-/// What to do about an agent's refusal that Tasktray recognises.
-fn fix_for(line: &str) -> Option<&'static str> {
-    if line.contains("cannot be used with root/sudo privileges") {
-        return Some(
-            "Claude Code refuses the Bypass permissions mode when it runs as root. Choose \
-             another permission mode (\"Ask me\" lets you approve each tool), or run Tasktray \
-             as a regular user.",
-        );
-    }
-    None
-}
-
-/// Reads output into the ring, the log and the event stream.
-struct Sink {
-    inner: Arc<Inner>,
-    id: crate::model::TaskId,
-    format: OutputFormat,
-    /// Read the agent's requests from its output.
-    two_way: bool,
-    ring: Arc<Mutex<OutputRing>>,
-    log: Option<BufWriter<File>>,
-    batch: Vec<(Stream, Arc<str>, bool)>,
-    lines: u64,
-}
-
-impl Sink {
-    fn frame(
-        &mut self,
-        stream: Stream,
-        framer: &mut LineFramer,
-        chunk: Option<&[u8]>,
-        outcome: &mut Outcome,
-    ) {
-        let mut emit = |bytes: &[u8], end: LineEnd| {
-            self.line(stream, bytes, end == LineEnd::Continued, outcome);
-        };
-        match chunk {
-            Some(chunk) => framer.push(chunk, &mut emit),
-            None => framer.finish(&mut emit),
-        }
-        self.flush();
-    }
-
-    fn line(&mut self, stream: Stream, bytes: &[u8], continued: bool, outcome: &mut Outcome) {
-        if let Some(log) = &mut self.log {
-            let written = log.write_all(bytes).and_then(|()| log.write_all(b"\n"));
-            if let Err(e) = written {
-                self.log = None;
-                self.persist_failed(format!("could not write the output log: {e}"));
-            }
-        }
-        let text: Arc<str> = Arc::from(String::from_utf8_lossy(bytes));
-        if stream == Stream::Stdout && self.format == OutputFormat::StreamJson && !continued {
-            if let Some(result) = transcript::result_of(&text) {
-                outcome.session_id = result.session_id.clone().or(outcome.session_id.take());
-                outcome.result = Some(result);
-                if self.two_way {
-                    outcome.requests.push(FromAgent::TurnEnded);
-                }
-            } else if let Some(request) =
-                self.two_way.then(|| protocol::from_agent(&text)).flatten()
-            {
-                outcome.requests.push(request);
-            } else if outcome.session_id.is_none() {
-                outcome.session_id = transcript::session_of_init(&text);
-            }
-        }
-        if !text.trim().is_empty() {
-            match stream {
-                Stream::Stderr => outcome.last_stderr = Some(text.clone()),
-                Stream::Stdout if self.format == OutputFormat::Text => {
-                    outcome.last_stdout = Some(text.clone());
-                }
-                _ => {}
-            }
-        }
-        self.batch.push((stream, text, continued));
-    }
-
-    /// Pushes the batch into the ring and out to subscribers under one lock, so an
-    /// [`attach`](crate::Supervisor::attach) sees each line exactly once.
-    fn flush(&mut self) {
-        if let Some(log) = &mut self.log {
-            if let Err(e) = log.flush() {
-                self.log = None;
-                self.persist_failed(format!("could not write the output log: {e}"));
-            }
-        }
-        if self.batch.is_empty() {
-            return;
-        }
-        self.lines += self.batch.len() as u64;
-        let mut ring = lock(&self.ring);
-        let mut batch = self.batch.drain(..).peekable();
-        while batch.peek().is_some() {
-            let lines: Arc<[OutputLine]> = batch
-                .by_ref()
-                .take(MAX_EVENT_LINES)
-                .map(|(stream, text, continued)| ring.push(stream, text, continued))
-                .collect();
-            let _ = self.inner.events.send(Event::Output {
-                task: self.id,
-                lines,
-            });
-        }
-    }
-
-    fn note(&mut self, text: String, outcome: &mut Outcome) {
-        self.line(Stream::Tasktray, text.as_bytes(), false, outcome);
-        self.flush();
-    }
-
-    fn persist_failed(&self, message: String) {
-        tracing::warn!("task {}: {message}", self.id);
-        let _ = self.inner.events.send(Event::PersistFailed {
-            task: self.id,
-            message,
-        });
-    }
 }
 
 /// SIGKILLs what is left of a task if its runner is dropped without reaping it (a panic, the
@@ -619,107 +433,4 @@ async fn recv(control: &mut Option<mpsc::Receiver<Control>>) -> Option<Control> 
 fn fail_to_start(sink: &mut Sink, outcome: &mut Outcome, reason: String) {
     sink.note(format!("[tasktray] {reason}"), outcome);
     outcome.error = Some(reason);
-}
-
-/// Handles one read from a pipe; returns whether the pipe is still open.
-fn pump(
-    read: std::io::Result<usize>,
-    buf: &[u8],
-    stream: Stream,
-    framer: &mut LineFramer,
-    sink: &mut Sink,
-    outcome: &mut Outcome,
-) -> bool {
-    match read {
-        Ok(0) | Err(_) => {
-            sink.frame(stream, framer, None, outcome);
-            false
-        }
-        Ok(n) => {
-            sink.frame(stream, framer, Some(&buf[..n]), outcome);
-            true
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn result(is_error: bool) -> Option<ResultSummary> {
-        Some(ResultSummary {
-            is_error,
-            text: "r".into(),
-            ..ResultSummary::default()
-        })
-    }
-
-    #[test]
-    fn status_rules() {
-        let status = |o: Outcome| o.status();
-        // The result line decides, whatever the exit code.
-        assert_eq!(
-            status(Outcome {
-                exit: Some(ExitInfo::Code(1)),
-                result: result(false),
-                ..Outcome::default()
-            }),
-            TaskStatus::Completed
-        );
-        assert_eq!(
-            status(Outcome {
-                exit: Some(ExitInfo::Code(0)),
-                result: result(true),
-                ..Outcome::default()
-            }),
-            TaskStatus::Failed
-        );
-        // Without one, the exit status does.
-        assert_eq!(
-            status(Outcome {
-                exit: Some(ExitInfo::Code(0)),
-                ..Outcome::default()
-            }),
-            TaskStatus::Completed
-        );
-        assert_eq!(
-            status(Outcome {
-                exit: Some(ExitInfo::Signal(9)),
-                ..Outcome::default()
-            }),
-            TaskStatus::Failed
-        );
-        // A cancel wins over everything (claude exits 0 after SIGINT).
-        assert_eq!(
-            status(Outcome {
-                cancelled: true,
-                exit: Some(ExitInfo::Code(0)),
-                result: result(true),
-                ..Outcome::default()
-            }),
-            TaskStatus::Cancelled
-        );
-        let failed = Outcome {
-            exit: Some(ExitInfo::Code(127)),
-            last_stderr: Some(Arc::from("no such file")),
-            ..Outcome::default()
-        };
-        assert_eq!(
-            failed.failure_reason(),
-            "The agent exited with code 127: no such file"
-        );
-        let as_root = Outcome {
-            exit: Some(ExitInfo::Code(1)),
-            last_stderr: Some(Arc::from(
-                "--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons",
-            )),
-            ..Outcome::default()
-        };
-        let reason = as_root.failure_reason();
-        assert!(
-            reason.contains("for security reasons. Claude Code refuses"),
-            "{reason}"
-        );
-        assert!(reason.contains("\"Ask me\""), "{reason}");
-    }
 }

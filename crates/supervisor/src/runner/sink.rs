@@ -1,0 +1,151 @@
+//! Where a task's output goes: the log on disk (all of it, as it arrives), the in-memory ring
+//! and the event stream, pushed together under the ring's lock. The agent's result, session
+//! and (for a two-way task) requests are read from the lines on the way.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::sync::{Arc, Mutex};
+
+use super::outcome::Outcome;
+use crate::framer::{LineEnd, LineFramer};
+use crate::model::{Event, OutputFormat, OutputLine, Stream};
+use crate::protocol::{self, FromAgent};
+use crate::ring::OutputRing;
+use crate::supervisor::{lock, Inner, MAX_EVENT_LINES};
+use crate::transcript;
+
+/// Reads output into the ring, the log and the event stream.
+pub(super) struct Sink {
+    pub(super) inner: Arc<Inner>,
+    pub(super) id: crate::model::TaskId,
+    pub(super) format: OutputFormat,
+    /// Read the agent's requests from its output.
+    pub(super) two_way: bool,
+    pub(super) ring: Arc<Mutex<OutputRing>>,
+    pub(super) log: Option<BufWriter<File>>,
+    pub(super) batch: Vec<(Stream, Arc<str>, bool)>,
+    pub(super) lines: u64,
+}
+
+impl Sink {
+    pub(super) fn frame(
+        &mut self,
+        stream: Stream,
+        framer: &mut LineFramer,
+        chunk: Option<&[u8]>,
+        outcome: &mut Outcome,
+    ) {
+        let mut emit = |bytes: &[u8], end: LineEnd| {
+            self.line(stream, bytes, end == LineEnd::Continued, outcome);
+        };
+        match chunk {
+            Some(chunk) => framer.push(chunk, &mut emit),
+            None => framer.finish(&mut emit),
+        }
+        self.flush();
+    }
+
+    pub(super) fn line(
+        &mut self,
+        stream: Stream,
+        bytes: &[u8],
+        continued: bool,
+        outcome: &mut Outcome,
+    ) {
+        if let Some(log) = &mut self.log {
+            let written = log.write_all(bytes).and_then(|()| log.write_all(b"\n"));
+            if let Err(e) = written {
+                self.log = None;
+                self.persist_failed(format!("could not write the output log: {e}"));
+            }
+        }
+        let text: Arc<str> = Arc::from(String::from_utf8_lossy(bytes));
+        if stream == Stream::Stdout && self.format == OutputFormat::StreamJson && !continued {
+            if let Some(result) = transcript::result_of(&text) {
+                outcome.session_id = result.session_id.clone().or(outcome.session_id.take());
+                outcome.result = Some(result);
+                if self.two_way {
+                    outcome.requests.push(FromAgent::TurnEnded);
+                }
+            } else if let Some(request) =
+                self.two_way.then(|| protocol::from_agent(&text)).flatten()
+            {
+                outcome.requests.push(request);
+            } else if outcome.session_id.is_none() {
+                outcome.session_id = transcript::session_of_init(&text);
+            }
+        }
+        if !text.trim().is_empty() {
+            match stream {
+                Stream::Stderr => outcome.last_stderr = Some(text.clone()),
+                Stream::Stdout if self.format == OutputFormat::Text => {
+                    outcome.last_stdout = Some(text.clone());
+                }
+                _ => {}
+            }
+        }
+        self.batch.push((stream, text, continued));
+    }
+
+    /// Pushes the batch into the ring and out to subscribers under one lock, so an
+    /// [`attach`](crate::Supervisor::attach) sees each line exactly once.
+    pub(super) fn flush(&mut self) {
+        if let Some(log) = &mut self.log {
+            if let Err(e) = log.flush() {
+                self.log = None;
+                self.persist_failed(format!("could not write the output log: {e}"));
+            }
+        }
+        if self.batch.is_empty() {
+            return;
+        }
+        self.lines += self.batch.len() as u64;
+        let mut ring = lock(&self.ring);
+        let mut batch = self.batch.drain(..).peekable();
+        while batch.peek().is_some() {
+            let lines: Arc<[OutputLine]> = batch
+                .by_ref()
+                .take(MAX_EVENT_LINES)
+                .map(|(stream, text, continued)| ring.push(stream, text, continued))
+                .collect();
+            let _ = self.inner.events.send(Event::Output {
+                task: self.id,
+                lines,
+            });
+        }
+    }
+
+    pub(super) fn note(&mut self, text: String, outcome: &mut Outcome) {
+        self.line(Stream::Tasktray, text.as_bytes(), false, outcome);
+        self.flush();
+    }
+
+    pub(super) fn persist_failed(&self, message: String) {
+        tracing::warn!("task {}: {message}", self.id);
+        let _ = self.inner.events.send(Event::PersistFailed {
+            task: self.id,
+            message,
+        });
+    }
+}
+
+/// Handles one read from a pipe; returns whether the pipe is still open.
+pub(super) fn pump(
+    read: std::io::Result<usize>,
+    buf: &[u8],
+    stream: Stream,
+    framer: &mut LineFramer,
+    sink: &mut Sink,
+    outcome: &mut Outcome,
+) -> bool {
+    match read {
+        Ok(0) | Err(_) => {
+            sink.frame(stream, framer, None, outcome);
+            false
+        }
+        Ok(n) => {
+            sink.frame(stream, framer, Some(&buf[..n]), outcome);
+            true
+        }
+    }
+}
