@@ -153,8 +153,13 @@ pub struct MenuModel {
 }
 
 impl MenuModel {
-    /// `tasks` newest first, as the supervisor lists them; `approvals` oldest first.
-    pub fn new(tasks: &[TaskRecord], approvals: &[Approval]) -> Self {
+    /// `tasks` newest first, as the supervisor lists them; `approvals` oldest first; `runs`
+    /// says which tasks this app runs (only those can wait for an instruction from it).
+    pub fn new(
+        tasks: &[TaskRecord],
+        approvals: &[Approval],
+        runs: impl Fn(TaskId) -> bool,
+    ) -> Self {
         let active: Vec<&TaskRecord> = tasks.iter().filter(|t| t.status.is_active()).collect();
         let finished: Vec<&TaskRecord> = tasks.iter().filter(|t| !t.status.is_active()).collect();
         let mut header = match active.len() {
@@ -165,7 +170,7 @@ impl MenuModel {
         let asking: Vec<TaskId> = approvals.iter().map(|a| a.task).collect();
         let idle_waiting = active
             .iter()
-            .filter(|t| t.status == TaskStatus::Waiting && !asking.contains(&t.id))
+            .filter(|t| t.status == TaskStatus::Waiting && !asking.contains(&t.id) && runs(t.id))
             .count();
         let needs_you = approvals.len() + idle_waiting;
         if needs_you > 0 {
@@ -339,7 +344,9 @@ fn icon(state: IconState) -> tauri::Result<Image<'static>> {
 
 fn model(app: &AppHandle) -> MenuModel {
     let supervisor = &app.state::<AppState>().supervisor;
-    MenuModel::new(&supervisor.all(), &supervisor.pending_approvals())
+    MenuModel::new(&supervisor.all(), &supervisor.pending_approvals(), |id| {
+        supervisor.runs(id)
+    })
 }
 
 /// Creates the tray icon.
@@ -413,10 +420,10 @@ mod tests {
     #[test]
     fn menu_model_counts_lists_and_shortens() {
         assert_eq!(
-            MenuModel::new(&[], &[]).header,
+            MenuModel::new(&[], &[], |_| true).header,
             "No task running · 0 finished"
         );
-        assert_eq!(MenuModel::new(&[], &[]).icon(), IconState::Idle);
+        assert_eq!(MenuModel::new(&[], &[], |_| true).icon(), IconState::Idle);
         let long = "x".repeat(60);
         let mut tasks = vec![
             task(9, TaskStatus::Running, &long),
@@ -428,7 +435,7 @@ mod tests {
                 .rev()
                 .map(|i| task(i, TaskStatus::Completed, "done")),
         );
-        let model = MenuModel::new(&tasks, &[]);
+        let model = MenuModel::new(&tasks, &[], |_| true);
         assert_eq!(model.header, "2 tasks running · 7 finished");
         assert_eq!(model.icon(), IconState::Running);
         assert_eq!(model.running[0].0, TaskId(9));
@@ -442,7 +449,7 @@ mod tests {
         assert_eq!(model.recent[1], (TaskId(6), "✓ #6 done".to_owned()));
 
         let many: Vec<_> = (0..13).map(|i| task(i, TaskStatus::Running, "r")).collect();
-        let model = MenuModel::new(&many, &[]);
+        let model = MenuModel::new(&many, &[], |_| true);
         assert_eq!(
             (model.running.len(), model.more_running),
             (RUNNING_SHOWN, 3)
@@ -467,7 +474,7 @@ mod tests {
             requested_at_ms: 0,
             expires_at_ms: None,
         };
-        let model = MenuModel::new(&tasks, &[approval]);
+        let model = MenuModel::new(&tasks, std::slice::from_ref(&approval), |_| true);
         assert_eq!(model.icon(), IconState::Waiting);
         assert_eq!(
             model.waiting,
@@ -482,6 +489,9 @@ mod tests {
             model.header,
             "3 tasks running · 0 finished · 2 waiting for you"
         );
+        // Task 5 run by another host (taskctl) does not wait for this app.
+        let model = MenuModel::new(&tasks, &[approval], |id| id != TaskId(5));
+        assert_eq!(model.idle_waiting, 0);
     }
 
     #[derive(Default)]

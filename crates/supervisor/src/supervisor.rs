@@ -369,6 +369,14 @@ impl Supervisor {
         }
     }
 
+    /// Whether this supervisor runs task `id` (another host's task is only seen in the
+    /// history: this one cannot answer, message or cancel it).
+    pub fn runs(&self, id: TaskId) -> bool {
+        lock_tasks(&self.inner)
+            .get(&id)
+            .is_some_and(|slot| slot.live.is_some() && slot.record.status.is_active())
+    }
+
     /// One task by id.
     pub fn get(&self, id: TaskId) -> Option<TaskRecord> {
         lock_tasks(&self.inner).get(&id).map(|s| s.record.clone())
