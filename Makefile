@@ -36,7 +36,7 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-# The core crate must never depend on Tauri (STYLE.md, rule 1).
+# The core crate must never depend on Tauri (docs/design.md, house rules).
 core-has-no-tauri:
 	@if $(CARGO) tree -p supervisor -e normal | grep -q tauri; then \
 		echo "crates/supervisor depends on tauri"; exit 1; fi

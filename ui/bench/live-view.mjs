@@ -4,13 +4,13 @@
 // with the Tauri backend mocked (bench/lib/tauri-mock.mjs), opens one running task and
 // 1. idle: leaves it alone for DURATION_MS;
 // 2. live: emits `task://output` every 50 ms with a batch of 500 stream-json-like lines
-//    (10,000 lines/s) for DURATION_MS: the budget of DESIGN.md;
+//    (10,000 lines/s) for DURATION_MS: the budget of docs/design.md;
 // 3. steady: 100 lines every 50 ms (2,000 lines/s) for DURATION_MS, a rate the view renders
 //    line by line, so the transcript fills up to its cap (RENDER_CAP rows).
 // Each phase records, from a Chromium trace, every main-thread task of the renderer (so also
 // tasks under 50 ms, and style/layout/paint work the Long Tasks API does not attribute), plus
 // the Long Tasks and Long Animation Frames the page itself observes. At the end: the DOM size
-// and the transcript's row count. Budget (DESIGN.md): no main-thread task over 50 ms, a
+// and the transcript's row count. Budget (docs/design.md): no main-thread task over 50 ms, a
 // bounded DOM.
 //
 // Usage: node bench/live-view.mjs [results.json]   (default: bench/results.json)

@@ -7,7 +7,7 @@
 //! - (b) a tree with a child that ignores it (`fake: tool-child; sleep 60`): SIGKILL comes after
 //!   the grace period, so the budget is grace + 50 ms; the figure is the time minus the grace.
 //!
-//! There is no external baseline for this one: the budget is absolute in DESIGN.md, and the
+//! There is no external baseline for this one: the budget is absolute in docs/design.md, and the
 //! figure is a difference of two instants in this process, so machine load shows up only as
 //! scheduling delay, which is what the budget is about.
 
@@ -19,7 +19,7 @@ use supervisor::{OutputFormat, TaskStatus};
 
 use crate::harness::{first_output, ms, Harness, Result, Summary};
 
-/// The DESIGN.md budget for both cases (beyond the grace period for the second).
+/// The budget (docs/design.md) for both cases (beyond the grace period for the second).
 pub const BUDGET_MS: f64 = 50.0;
 
 #[derive(Debug, Serialize)]

@@ -25,7 +25,7 @@ use tokio::sync::broadcast;
 
 use crate::harness::{count_lines, reset_peak_rss, status_kib, Harness, Result};
 
-/// The DESIGN.md budget: the supervised rate is at least this fraction of the raw rate.
+/// The budget (docs/design.md): the supervised rate is at least this fraction of the raw rate.
 pub const BUDGET_RATIO: f64 = 0.5;
 
 #[derive(Debug, Clone, Copy)]

@@ -1,6 +1,6 @@
 //! # tasktray-bench: the benchmarks behind `make bench`
 //!
-//! Measures the supervisor against the performance budget of DESIGN.md, each item as a ratio or
+//! Measures the supervisor against the performance budget of docs/design.md, each item as a ratio or
 //! difference against a baseline run in the same process (the machine is shared and noisy, so
 //! absolute times mean little):
 //!

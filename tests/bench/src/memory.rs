@@ -24,7 +24,7 @@ use crate::harness::{ms, reset_peak_rss, status_kib, Harness, Result, Summary};
 
 /// How often RSS is sampled.
 const SAMPLE_EVERY: Duration = Duration::from_millis(20);
-/// The DESIGN.md budget for UI events per task, once batched.
+/// The budget (docs/design.md) for UI events per task, once batched.
 pub const UI_EVENTS_PER_S_PER_TASK: f64 = 20.0;
 
 #[derive(Debug, Clone, Copy)]

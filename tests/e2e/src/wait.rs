@@ -1,4 +1,4 @@
-//! Waiting with a deadline, never a fixed sleep (STYLE.md 29). A wait that runs out panics
+//! Waiting with a deadline, never a fixed sleep. A wait that runs out panics
 //! with what it waited for and the last thing it saw.
 
 use std::future::Future;

@@ -1,4 +1,4 @@
-// The one module that talks to Tauri (STYLE.md rule 24). Every command and event of the IPC
+// The one module that talks to Tauri (docs/design.md, "The window"). Every command and event of the IPC
 // contract has a typed wrapper here; the rest of the UI imports these and nothing from
 // `@tauri-apps/api`, so a test (or the benchmark) can mock the backend at a single seam.
 
