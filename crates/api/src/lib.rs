@@ -35,6 +35,8 @@
 //! types (the core's through its `openapi` feature), served at `/openapi.json` and committed
 //! as `crates/api/openapi.json`; a test fails when the committed copy is stale.
 
+#[cfg(feature = "client")]
+pub mod client;
 mod error;
 mod events;
 mod extract;

@@ -27,6 +27,54 @@ pub enum Command {
     Show(ShowArgs),
     /// Print a task's output.
     Logs(LogsArgs),
+    /// List the questions of the app's tasks that wait for an answer (needs the app).
+    Approvals(ApprovalsArgs),
+    /// Answer a question of one of the app's tasks: allow it, or deny it (needs the app).
+    Approve(ApproveArgs),
+    /// Send a message into a running task of the app (needs the app).
+    Send(SendArgs),
+    /// Cancel a running task of the app: its whole process tree (needs the app).
+    Cancel(TaskArgs),
+    /// Wait until a task ends; exits as `run` does (0 completed, 1 failed, 130 cancelled).
+    Wait(TaskArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ApprovalsArgs {
+    /// JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// The task that asks.
+    pub id: String,
+    /// Which of its questions [default: its oldest one].
+    #[arg(long, value_name = "REQUEST_ID")]
+    pub request: Option<String>,
+    /// Deny instead of allow.
+    #[arg(long, conflicts_with = "always")]
+    pub deny: bool,
+    /// With --deny: what the agent is told.
+    #[arg(long, requires = "deny", value_name = "TEXT")]
+    pub message: Option<String>,
+    /// Allow this and what matches it for the rest of the task.
+    #[arg(long)]
+    pub always: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    pub id: String,
+    /// The message; `-` reads it from stdin.
+    #[arg(allow_hyphen_values = true)]
+    pub message: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TaskArgs {
+    pub id: String,
 }
 
 #[derive(Debug, Args)]

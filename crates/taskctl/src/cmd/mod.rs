@@ -1,10 +1,15 @@
 //! One module per verb.
 
+mod answer;
+mod approvals;
 mod approve;
+mod cancel;
 mod list;
 mod logs;
 mod run;
+mod send;
 mod show;
+mod wait;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,7 +26,30 @@ pub fn dispatch(cli: Cli) -> Result<i32, String> {
         Command::List(args) => list::list(args),
         Command::Show(args) => show::show(args),
         Command::Logs(args) => logs::logs(args),
+        Command::Approvals(args) => approvals::approvals(args),
+        Command::Approve(args) => answer::approve(args),
+        Command::Send(args) => send::send(args),
+        Command::Cancel(args) => cancel::cancel(args),
+        Command::Wait(args) => wait::wait(args),
     }
+}
+
+/// Runs `call` against the app's local API on a small runtime of its own.
+fn with_app<T>(
+    call: impl AsyncFnOnce(&tasktray_api::client::Client) -> Result<T, String>,
+) -> Result<T, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let client = tasktray_api::client::Client::for_user();
+    runtime.block_on(call(&client))
+}
+
+/// Prints a line to stdout; a reader that went away (`| head`) ends nothing.
+fn out(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stdout(), "{line}");
 }
 
 /// The shared history, opened read-mostly.
