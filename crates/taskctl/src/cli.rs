@@ -37,6 +37,9 @@ pub enum Command {
     Cancel(TaskArgs),
     /// Wait until a task ends; exits as `run` does (0 completed, 1 failed, 130 cancelled).
     Wait(TaskArgs),
+    /// Serve the app's tasks to an AI agent: a Model Context Protocol server on stdin/stdout
+    /// (needs the app). Set it up with `claude mcp add tasktray -- taskctl mcp`.
+    Mcp,
 }
 
 #[derive(Debug, Args)]

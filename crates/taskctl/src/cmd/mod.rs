@@ -6,6 +6,7 @@ mod approve;
 mod cancel;
 mod list;
 mod logs;
+mod mcp;
 mod run;
 mod send;
 mod show;
@@ -31,6 +32,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, String> {
         Command::Send(args) => send::send(args),
         Command::Cancel(args) => cancel::cancel(args),
         Command::Wait(args) => wait::wait(args),
+        Command::Mcp => mcp::mcp(),
     }
 }
 
