@@ -16,8 +16,10 @@ pub struct Cli {
 pub enum Command {
     /// Run one task with live progress; Ctrl-C cancels it (the whole process tree).
     ///
-    /// Exits 0 when the task completed, 1 when it failed, 130 when it was cancelled,
-    /// 2 when it could not start.
+    /// While the app runs, the task is handed to it (it then runs, notifies and shows in the
+    /// window whatever happens to this terminal; `--agent` and `--grace` are the app's); else
+    /// it runs in this process. Exits 0 when the task completed, 1 when it failed, 130 when it
+    /// was cancelled, 2 when it could not start.
     Run(RunArgs),
     /// Continue a finished task's session with a new prompt (it must have kept its session).
     FollowUp(FollowUpArgs),
@@ -40,6 +42,19 @@ pub enum Command {
     /// Serve the app's tasks to an AI agent: a Model Context Protocol server on stdin/stdout
     /// (needs the app). Set it up with `claude mcp add tasktray -- taskctl mcp`.
     Mcp,
+    /// Follow a running task of the app from this terminal: its output live, its questions
+    /// asked here; Ctrl-C cancels it; exits as `run` does (needs the app).
+    Follow(FollowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FollowArgs {
+    pub id: String,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Who answers the agent's questions (as for `run`).
+    #[arg(long, value_name = "HOW", value_enum)]
+    pub approve: Option<Approve>,
 }
 
 #[derive(Debug, Args)]
@@ -88,6 +103,12 @@ pub struct RunArgs {
     /// A short name for the task [default: from the prompt].
     #[arg(short, long)]
     pub name: Option<String>,
+    /// Start the task in the app and return at once, printing its id (needs the app).
+    #[arg(long, conflicts_with = "local")]
+    pub detach: bool,
+    /// Run the task in this process even when the app runs (then the app does not own it).
+    #[arg(long)]
+    pub local: bool,
     #[command(flatten)]
     pub agent: AgentArgs,
     /// The prompt; `-` reads it from stdin.

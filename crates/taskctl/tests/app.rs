@@ -4,6 +4,7 @@
 mod common;
 
 use common::{text, App, PATIENCE};
+use supervisor::TaskId;
 use supervisor::TaskStatus;
 use tasktray_test_support::{bounded, wait_until_async};
 
@@ -123,6 +124,146 @@ async fn without_the_app_the_verbs_say_so_and_wait_reads_the_history() {
             "{}",
             text(&waited.stderr)
         );
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_hands_the_task_to_the_app_and_answers_its_questions() {
+    bounded(async {
+        let app = App::start(true);
+        let project = app.sandbox.project("p");
+        let dir = project.to_str().expect("UTF-8 path");
+        let out = app
+            .taskctl(&[
+                "run",
+                "--approve",
+                "allow",
+                "--dir",
+                dir,
+                "fake: say hello from the app; ask Bash touch x.txt",
+            ])
+            .await;
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+        assert!(stderr.contains("run by Tasktray"), "{stderr}");
+        assert!(stdout.contains("hello from the app"), "{stdout}");
+        assert!(stdout.contains("✓ allowed"), "{stdout}");
+        assert!(project.join("x.txt").exists());
+        // The app ran it: it is this supervisor's task.
+        let tasks = app.sup.all();
+        assert_eq!(tasks.len(), 1, "{tasks:?}");
+        assert_eq!(tasks[0].status, TaskStatus::Completed);
+
+        // --local keeps it in taskctl's own process: the app never hears of it.
+        let local = app
+            .taskctl(&["run", "--local", "--dir", dir, "fake: say local"])
+            .await;
+        assert_eq!(local.status.code(), Some(0), "{}", text(&local.stderr));
+        assert_eq!(app.sup.all().len(), 1);
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_detached_task_is_followed_from_another_terminal_and_cancelled_with_ctrl_c() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    bounded(async {
+        let app = App::start(true);
+        let dir = app.sandbox.project("p");
+        let dir = dir.to_str().expect("UTF-8 path");
+        let out = app
+            .taskctl(&[
+                "run",
+                "--detach",
+                "--dir",
+                dir,
+                "fake: say ready; sleep 300",
+            ])
+            .await;
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let id = text(&out.stdout).trim().to_owned();
+        let task: TaskId = id.parse().expect("run --detach prints the id");
+        assert!(app.sup.runs(task), "the app runs it");
+
+        let mut follow = app
+            .command()
+            .args(["follow", &id])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("taskctl follow");
+        let mut lines = BufReader::new(follow.stdout.take().expect("stdout")).lines();
+        let seen = tokio::time::timeout(PATIENCE, async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if line.contains("ready") {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        assert_eq!(seen, Ok(true), "follow shows the output so far");
+        let pid = follow.id().expect("pid") as i32;
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGINT,
+        )
+        .expect("Ctrl-C");
+        let status = tokio::time::timeout(PATIENCE, follow.wait())
+            .await
+            .expect("follow ends")
+            .expect("status");
+        assert_eq!(status.code(), Some(130));
+        assert_eq!(
+            app.sup.get(task).expect("task").status,
+            TaskStatus::Cancelled
+        );
+
+        // Without the app, --detach has nothing to hand the task to.
+        let alone = App::start(false);
+        let refused = alone
+            .taskctl(&["run", "--detach", "--dir", dir, "fake: say x"])
+            .await;
+        assert_eq!(refused.status.code(), Some(2));
+        assert!(text(&refused.stderr).contains("--detach needs Tasktray running"));
+        alone.stop().await;
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_taskctl_leaves_its_task_running_in_the_app() {
+    bounded(async {
+        let app = App::start(true);
+        let dir = app.sandbox.project("p");
+        let mut run = app
+            .command()
+            .args(["run", "--dir"])
+            .arg(&dir)
+            .arg("fake: say begun; sleep 1; say finished")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("taskctl run");
+        assert!(
+            wait_until_async(PATIENCE, || app.sup.all().first().is_some_and(|t| app
+                .sup
+                .output_text(t.id)
+                .is_ok_and(|o| o.contains("begun"))))
+            .await,
+            "the app got the task"
+        );
+        run.kill().await.expect("SIGKILL taskctl");
+        let id = app.sup.all()[0].id;
+        let done = tokio::time::timeout(PATIENCE, app.sup.wait(id))
+            .await
+            .expect("the task ends")
+            .expect("wait");
+        assert_eq!(done.status, TaskStatus::Completed);
+        assert_eq!(done.result.expect("result").text, "begun\nfinished");
         app.stop().await;
     })
     .await;

@@ -18,6 +18,8 @@ fn taskctl(sandbox: &Sandbox) -> Command {
     cmd.env("TASKTRAY_DATA_DIR", sandbox.data_dir())
         .env("TASKTRAY_AGENT", workspace_bin("fake-claude"))
         .env("HOME", sandbox.path())
+        // No app answers there: `run` runs the task in this process.
+        .env("XDG_RUNTIME_DIR", sandbox.path().join("run"))
         // Tests run as root in CI, where the agent refuses bypassPermissions without it.
         .env("IS_SANDBOX", "1")
         .env_remove("XDG_DATA_HOME")

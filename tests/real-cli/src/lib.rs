@@ -310,6 +310,8 @@ impl RealCli {
             )
             .envs(self.isolated_env())
             .env("TASKTRAY_DATA_DIR", self.sandbox.data_dir())
+            // No app answers there: `taskctl run` runs the task itself.
+            .env("XDG_RUNTIME_DIR", self.sandbox.path().join("run"))
             .env("TASKTRAY_AGENT", &self.claude)
             .stdin(Stdio::null());
         cmd

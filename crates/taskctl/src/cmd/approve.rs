@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::io::{BufRead, IsTerminal};
 
-use supervisor::{Approval, ApprovalOutcome, Decision, Supervisor, TaskId};
+use supervisor::{Approval, ApprovalOutcome, Decision, TaskId};
 use tokio::sync::mpsc;
 
 use crate::cli::Approve;
@@ -59,8 +59,8 @@ impl Approver {
         self.policy == Policy::Ask
     }
 
-    /// A new request of the task.
-    pub(super) fn requested(&mut self, sup: &Supervisor, approval: Approval) {
+    /// A new request of the task; the answer to send now, unless it is asked on the terminal.
+    pub(super) fn requested(&mut self, approval: Approval) -> Vec<Answer> {
         let decision = match self.policy {
             Policy::Allow => Decision::Allow,
             Policy::Deny => deny(DENIED_BY_FLAG),
@@ -71,10 +71,10 @@ impl Approver {
                 if self.queue.len() == 1 {
                     self.ask();
                 }
-                return;
+                return Vec::new();
             }
         };
-        answer(sup, approval.task, &approval.request_id, decision);
+        vec![(approval.task, approval.request_id, decision)]
     }
 
     /// A request was resolved (by this terminal, the app, the timeout, or the end of its turn).
@@ -102,18 +102,19 @@ impl Approver {
         lines.recv().await.flatten()
     }
 
-    /// Answers the question on screen with what was typed.
-    pub(super) fn typed(&mut self, sup: &Supervisor, line: Option<String>) {
+    /// The answer to the question on screen, from what was typed (every open question is
+    /// denied when stdin closed).
+    pub(super) fn typed(&mut self, line: Option<String>) -> Vec<Answer> {
         let Some(approval) = self.queue.front() else {
-            return;
+            return Vec::new();
         };
         let (task, request_id) = (approval.task, approval.request_id.clone());
         let Some(line) = line else {
             self.stdin_closed = true;
-            for approval in std::mem::take(&mut self.queue) {
-                answer(sup, approval.task, &approval.request_id, deny(STDIN_CLOSED));
-            }
-            return;
+            return std::mem::take(&mut self.queue)
+                .into_iter()
+                .map(|a| (a.task, a.request_id, deny(STDIN_CLOSED)))
+                .collect();
         };
         let decision = match line.trim().to_lowercase().as_str() {
             "y" | "yes" => Decision::Allow,
@@ -122,13 +123,13 @@ impl Approver {
             _ => {
                 say!("  Answer y, n or a.");
                 prompt();
-                return;
+                return Vec::new();
             }
         };
-        answer(sup, task, &request_id, decision);
         // Answered here: the next line typed is for the next request.
         self.queue.pop_front();
         self.ask();
+        vec![(task, request_id, decision)]
     }
 
     fn ask(&self) {
@@ -154,11 +155,8 @@ fn deny(message: &str) -> Decision {
     }
 }
 
-fn answer(sup: &Supervisor, task: TaskId, request_id: &str, decision: Decision) {
-    if let Err(e) = sup.answer(task, request_id, decision) {
-        say!("taskctl: {e}");
-    }
-}
+/// An answer to send: the task, the request, the decision.
+pub(super) type Answer = (TaskId, String, Decision);
 
 /// Reads stdin line by line on a thread; `None` marks EOF.
 fn read_lines() -> mpsc::Receiver<Option<String>> {

@@ -4,9 +4,12 @@ mod answer;
 mod approvals;
 mod approve;
 mod cancel;
+mod follow;
 mod list;
 mod logs;
 mod mcp;
+mod printer;
+mod remote;
 mod run;
 mod send;
 mod show;
@@ -32,6 +35,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, String> {
         Command::Send(args) => send::send(args),
         Command::Cancel(args) => cancel::cancel(args),
         Command::Wait(args) => wait::wait(args),
+        Command::Follow(args) => follow::follow(args),
         Command::Mcp => mcp::mcp(),
     }
 }

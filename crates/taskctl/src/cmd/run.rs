@@ -1,17 +1,15 @@
 //! `taskctl run` and `taskctl follow-up`: one task in the foreground, its transcript live in
 //! the terminal, Ctrl-C or SIGTERM cancels it (the whole tree) before exiting.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::time::Duration;
 
-use supervisor::transcript::Entry;
-use supervisor::{
-    Event, OutputFormat, OutputLine, SpawnRequest, Supervisor, TaskId, TaskOptions, TaskStatus,
-};
+use supervisor::{Event, SpawnRequest, Supervisor, TaskId, TaskOptions, TaskStatus};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::approve::Approver;
+use super::approve::{Answer, Approver};
+use super::printer::Printer;
 use crate::cli::{Approve, FollowUpArgs, OutputArgs, RunArgs};
 use crate::{exit, paths, render};
 
@@ -50,6 +48,26 @@ pub fn run(args: RunArgs) -> Result<i32, String> {
     };
     let approve = args.agent.approve;
     let runtime = runtime()?;
+    if !args.local {
+        let client = tasktray_api::client::Client::for_user();
+        let app_runs = runtime.block_on(client.get("/v1/version")).is_ok();
+        if app_runs {
+            return runtime.block_on(super::remote::run(
+                &client,
+                request,
+                args.agent.output,
+                approve,
+                args.detach,
+            ));
+        }
+        if args.detach {
+            return Err(format!(
+                "--detach needs Tasktray running (nothing answers on {}); without it a task \
+                 lives as long as `taskctl run`",
+                client.path().display()
+            ));
+        }
+    }
     let sup = super::supervisor(
         args.agent.agent,
         Duration::from_secs_f64(args.agent.grace),
@@ -117,14 +135,7 @@ async fn foreground(
             format.as_str()
         );
     }
-    let mut printer = Printer {
-        format,
-        output,
-        next_seq: 0,
-        out: std::io::BufWriter::new(std::io::stdout()),
-        closed: false,
-        asks_here: approver.asks_here(),
-    };
+    let mut printer = Printer::new(format, output, approver.asks_here());
     let mut cancelling = false;
     // Resolves when the runner is done, even if (by a bug) it never sent a finish event.
     let finished = sup.wait(id);
@@ -143,7 +154,7 @@ async fn foreground(
                     match event {
                         Event::ApprovalRequested { approval, .. } => {
                             printer.flush();
-                            approver.requested(sup, *approval);
+                            answer(sup, approver.requested(*approval));
                         }
                         Event::ApprovalResolved { request_id, outcome, .. } => {
                             approver.resolved(&request_id, outcome);
@@ -155,7 +166,11 @@ async fn foreground(
                     }
                 }
                 Ok(_) => {}
-                Err(RecvError::Lagged(_)) => printer.resync(sup, id),
+                Err(RecvError::Lagged(_)) => {
+                    if let Ok(attached) = sup.attach(id) {
+                        printer.resync(id, &attached.snapshot);
+                    }
+                }
                 Err(RecvError::Closed) => break,
             },
             _ = &mut finished => {
@@ -167,7 +182,7 @@ async fn foreground(
                 }
                 break;
             }
-            line = approver.next_line(), if approver.asking() => approver.typed(sup, line),
+            line = approver.next_line(), if approver.asking() => answer(sup, approver.typed(line)),
             _ = interrupt.recv(), if !cancelling => cancelling = cancel(sup, id, output),
             _ = terminate.recv(), if !cancelling => cancelling = cancel(sup, id, output),
         }
@@ -185,6 +200,14 @@ async fn foreground(
     })
 }
 
+fn answer(sup: &Supervisor, answers: Vec<Answer>) {
+    for (task, request_id, decision) in answers {
+        if let Err(e) = sup.answer(task, &request_id, decision) {
+            say!("taskctl: {e}");
+        }
+    }
+}
+
 fn cancel(sup: &Supervisor, id: TaskId, output: OutputArgs) -> bool {
     if !output.json {
         say!("■ cancelling task {id}…");
@@ -193,86 +216,4 @@ fn cancel(sup: &Supervisor, id: TaskId, output: OutputArgs) -> bool {
         say!("taskctl: {e}");
     }
     true
-}
-
-/// Writes output events to stdout, as transcript, raw lines or JSON.
-struct Printer {
-    format: OutputFormat,
-    output: OutputArgs,
-    /// The next line sequence number expected; lines before it were printed already.
-    next_seq: u64,
-    out: std::io::BufWriter<std::io::Stdout>,
-    /// stdout's reader went away; the task still runs to its end.
-    closed: bool,
-    /// Requests are asked on this terminal, so the transcript need not show them too.
-    asks_here: bool,
-}
-
-impl Printer {
-    fn event(&mut self, event: &Event) {
-        let Event::Output { task, lines } = event else {
-            if self.output.json {
-                self.json(event);
-            }
-            return;
-        };
-        for line in lines.iter() {
-            self.line(*task, line);
-        }
-    }
-
-    fn line(&mut self, task: TaskId, line: &OutputLine) {
-        // Lines seen already (after a resync) are skipped.
-        if line.seq < self.next_seq {
-            return;
-        }
-        self.next_seq = line.seq + 1;
-        if self.output.json {
-            // One object per line, whatever the batching inside.
-            self.json(&serde_json::json!({ "type": "output", "task": task, "line": line }));
-        } else if self.output.raw {
-            self.write(&line.text);
-        } else {
-            // A request asked on this terminal is shown whole by the question itself.
-            let asked_here = self.asks_here;
-            let keep = |e: &Entry| !(asked_here && matches!(e, Entry::Approval { .. }));
-            for text in render::output_line_but(self.format, &line.text, keep) {
-                self.write(&text);
-            }
-        }
-    }
-
-    fn json(&mut self, value: &impl serde::Serialize) {
-        match serde_json::to_string(value) {
-            Ok(json) => self.write(&json),
-            Err(e) => say!("taskctl: cannot encode an event: {e}"),
-        }
-    }
-
-    /// After falling behind the event stream: prints what the ring still holds from where we
-    /// were, and says how much was skipped.
-    fn resync(&mut self, sup: &Supervisor, id: TaskId) {
-        let Ok(attached) = sup.attach(id) else { return };
-        if let Some(first) = attached.snapshot.first() {
-            if first.seq > self.next_seq && !self.output.json {
-                say!(
-                    "… {} lines skipped here (taskctl logs {id} has them all)",
-                    first.seq - self.next_seq
-                );
-            }
-        }
-        for line in &attached.snapshot {
-            self.line(id, line);
-        }
-    }
-
-    fn write(&mut self, text: &str) {
-        if !self.closed && writeln!(self.out, "{text}").is_err() {
-            self.closed = true;
-        }
-    }
-
-    fn flush(&mut self) {
-        let _ = self.out.flush();
-    }
 }

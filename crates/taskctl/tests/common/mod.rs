@@ -91,6 +91,9 @@ impl App {
             .env("TASKTRAY_DATA_DIR", self.sandbox.data_dir())
             .env("HOME", self.sandbox.path())
             .env_remove("XDG_DATA_HOME")
+            // For `run --local`: the agent, and root's permission to bypass permissions.
+            .env("TASKTRAY_AGENT", workspace_bin("fake-claude"))
+            .env("IS_SANDBOX", "1")
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true);
         command
