@@ -2,7 +2,7 @@
 //! a time, or answered by `--approve allow|deny`. Without a terminal and without `--approve`,
 //! each request is denied at once, with the reason in the transcript, so a script never hangs.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::io::{BufRead, IsTerminal};
 
 use supervisor::{Approval, ApprovalOutcome, Decision, TaskId};
@@ -35,6 +35,9 @@ pub(super) struct Approver {
     /// Answers typed on stdin, read by a thread (reading a terminal blocks).
     lines: Option<mpsc::Receiver<Option<String>>>,
     stdin_closed: bool,
+    /// Requests already handled: one followed from the app can be seen twice (in the list of
+    /// open requests and in the event stream).
+    seen: HashSet<String>,
 }
 
 impl Approver {
@@ -51,6 +54,7 @@ impl Approver {
             queue: VecDeque::new(),
             lines: None,
             stdin_closed: false,
+            seen: HashSet::new(),
         }
     }
 
@@ -61,6 +65,9 @@ impl Approver {
 
     /// A new request of the task; the answer to send now, unless it is asked on the terminal.
     pub(super) fn requested(&mut self, approval: Approval) -> Vec<Answer> {
+        if !self.seen.insert(approval.request_id.clone()) {
+            return Vec::new();
+        }
         let decision = match self.policy {
             Policy::Allow => Decision::Allow,
             Policy::Deny => deny(DENIED_BY_FLAG),
