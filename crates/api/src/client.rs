@@ -125,16 +125,16 @@ impl Client {
         uri: &str,
         body: Option<&Value>,
     ) -> Result<hyper::Response<Incoming>, ClientError> {
-        let stream = UnixStream::connect(&self.path)
-            .await
-            .map_err(|source| ClientError::NotRunning {
-                path: self.path.clone(),
-                source,
-            })?;
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        let stream =
+            UnixStream::connect(&self.path)
                 .await
-                .map_err(|e| self.transport(e.to_string()))?;
+                .map_err(|source| ClientError::NotRunning {
+                    path: self.path.clone(),
+                    source,
+                })?;
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| self.transport(e.to_string()))?;
         // Drives the connection until the answer is read; ends with it.
         tokio::spawn(connection);
         let bytes = body.map(Value::to_string).unwrap_or_default().into_bytes();
