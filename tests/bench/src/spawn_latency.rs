@@ -1,18 +1,19 @@
 //! Benchmark 2, spawn to first line: from `Supervisor::spawn()` to the first `Event::Output`
-//! of that task (subscribed before spawning), for a stream-json `fake: say hi`. Baseline: the
-//! same agent spawned directly with a stdout pipe, to its first line. Runs alternate between
+//! of that task (subscribed before spawning), for a stream-json `fake: say hi` (a two-way task:
+//! the prompt goes as a message on the agent's stdin). Baseline: the same agent with the same
+//! argv spawned directly, the same opening lines written on its stdin, to its first line. Runs alternate between
 //! the two, after one warm-up run of each that is not counted.
 //!
 //! The supervised path adds: the synchronous part of `spawn()` (id allocation, project lock, the
 //! record written with fsync), the runner's start, the shim (this binary re-executed) and its
 //! fork of the agent. `spawn_call_ms` isolates the first part.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
 use std::time::Instant;
 
 use serde::Serialize;
-use supervisor::OutputFormat;
+use supervisor::{OutputFormat, TaskOptions};
 
 use crate::harness::{first_output, ms, Harness, Result, Summary};
 
@@ -62,12 +63,32 @@ pub async fn run(h: &Harness, runs: usize) -> Result<Report> {
     })
 }
 
-/// `fake-claude -p --output-format stream-json --verbose PROMPT`, spawn to its first line, in ms.
+/// The same agent and argv as a task with the default options (the two-way protocol), spawned
+/// directly: `initialize` and the prompt written on its stdin as the supervisor writes them,
+/// spawn to its first line, in ms.
 fn raw_first_line(h: &Harness) -> Result<f64> {
-    let mut command = h.raw_agent(&["-p", "--output-format", "stream-json", "--verbose", PROMPT]);
-    command.stdout(Stdio::piped());
+    let (args, _) = supervisor::agent_args(PROMPT, &TaskOptions::default());
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut command = h.raw_agent(&args);
+    command.stdin(Stdio::piped()).stdout(Stdio::piped());
+    let opening = format!(
+        "{}\n{}\n",
+        serde_json::json!({"type": "control_request", "request_id": "bench",
+            "request": {"subtype": "initialize", "hooks": null}}),
+        serde_json::json!({"type": "user", "message": {"role": "user", "content": PROMPT},
+            "parent_tool_use_id": null, "session_id": ""}),
+    );
     let start = Instant::now();
     let mut child = command.spawn()?;
+    let mut stdin = child
+        .stdin
+        .take()
+        .ok_or("the raw agent has no stdin pipe")?;
+    stdin.write_all(opening.as_bytes())?;
     let stdout = child
         .stdout
         .take()
@@ -76,6 +97,8 @@ fn raw_first_line(h: &Harness) -> Result<f64> {
     let mut line = Vec::new();
     reader.read_until(b'\n', &mut line)?;
     let elapsed = ms(start.elapsed());
+    // The end of its input ends the agent's session.
+    drop(stdin);
     std::io::copy(&mut reader, &mut std::io::sink())?;
     child.wait()?;
     if line.is_empty() {
