@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use supervisor::TaskId;
 use tauri::{AppHandle, Emitter, Manager};
 
 use crate::models::{events, Navigate};
@@ -30,16 +31,17 @@ pub fn navigate(app: &AppHandle, to: Navigate) {
 
 /// Quits, after asking in the window when tasks are running.
 pub fn quit(app: &AppHandle) {
-    let running = app.state::<AppState>().supervisor.running().len();
-    if running > 0 {
-        navigate(
-            app,
-            Navigate::ConfirmQuit {
-                running: running as u32,
-            },
-        );
-    } else {
+    let supervisor = &app.state::<AppState>().supervisor;
+    let tasks: Vec<TaskId> = supervisor
+        .running()
+        .into_iter()
+        .map(|t| t.id)
+        .filter(|id| supervisor.runs(*id))
+        .collect();
+    if tasks.is_empty() {
         quit_now(app);
+    } else {
+        navigate(app, Navigate::ConfirmQuit { tasks });
     }
 }
 

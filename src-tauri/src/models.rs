@@ -156,9 +156,10 @@ pub enum Navigate {
     },
     New,
     Settings,
-    /// Quitting with tasks running: ask the user first.
+    /// Quitting with tasks running: ask the user first. `tasks` are the ones this app runs,
+    /// which quitting stops (another host's, such as `taskctl --local`, go on).
     ConfirmQuit {
-        running: u32,
+        tasks: Vec<TaskId>,
     },
 }
 

@@ -178,7 +178,7 @@ const shots = [
   {
     name: 'confirm-quit',
     run: async (page) => {
-      await page.evaluate(() => window.__mock.emit('app://navigate', { view: 'confirmQuit', running: 3 }));
+      await page.evaluate(() => window.__mock.emit('app://navigate', { view: 'confirmQuit', tasks: [9, 8, 7] }));
       await page.getByText('3 tasks are still running').waitFor();
     },
   },

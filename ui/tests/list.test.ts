@@ -137,12 +137,12 @@ describe('quit with running tasks', () => {
   it('asks on app://navigate confirmQuit, then quits or keeps running', async () => {
     const calls = backend(defaults({ list_tasks: () => TASKS, quit_app: () => null }));
     const { app } = await renderApp();
-    await emitEvent('app://navigate', { view: 'confirmQuit', running: 1 });
+    await emitEvent('app://navigate', { view: 'confirmQuit', tasks: [3] });
     expect(await screen.findByText('1 task is still running')).toBeTruthy();
     expect(screen.getByRole('button', { name: '#3 Running one' })).toBeTruthy();
     await fireEvent.click(screen.getByRole('button', { name: 'Keep running' }));
     expect(app.router.route).toEqual({ view: 'list' });
-    await emitEvent('app://navigate', { view: 'confirmQuit', running: 1 });
+    await emitEvent('app://navigate', { view: 'confirmQuit', tasks: [3] });
     await fireEvent.click(await screen.findByRole('button', { name: 'Cancel tasks and quit' }));
     await waitFor(() => expect(calledWith(calls, 'quit_app')).toHaveLength(1));
   });

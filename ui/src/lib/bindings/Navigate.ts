@@ -4,4 +4,4 @@ import type { TaskId } from "./TaskId";
 /**
  * `app://navigate`: show a view (from the tray menu or a notification).
  */
-export type Navigate = { "view": "task", id: TaskId, } | { "view": "new" } | { "view": "settings" } | { "view": "confirmQuit", running: number, };
+export type Navigate = { "view": "task", id: TaskId, } | { "view": "new" } | { "view": "settings" } | { "view": "confirmQuit", tasks: Array<TaskId>, };

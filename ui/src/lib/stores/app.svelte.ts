@@ -79,7 +79,7 @@ export class AppState {
         void this.tasks.refreshOne(n.id);
         break;
       case 'confirmQuit':
-        this.router.go({ view: 'confirmQuit', running: n.running });
+        this.router.go({ view: 'confirmQuit', tasks: n.tasks });
         void this.tasks.refresh();
         break;
       default:

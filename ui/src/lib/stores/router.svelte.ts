@@ -7,7 +7,7 @@ export type Route =
   | { view: 'task'; id: TaskId }
   | { view: 'new' }
   | { view: 'settings' }
-  | { view: 'confirmQuit'; running: number };
+  | { view: 'confirmQuit'; tasks: TaskId[] };
 
 const MAX_HISTORY = 50;
 
