@@ -4,7 +4,7 @@
 #
 #   tests/e2e/run.sh cargo test -p tasktray-e2e -- --test-threads=1
 #
-# It builds tasktray, tasktray-shim and fake-claude first (TASKTRAY_E2E_BUILD=0 skips that),
+# It builds tasktray, tasktray-shim, taskctl and fake-claude first (TASKTRAY_E2E_BUILD=0 skips that),
 # exports what the specs need (TASKTRAY_E2E=1, DISPLAY, DBUS_SESSION_BUS_ADDRESS, the stubs'
 # record files, the tools' paths), runs the command, and tears everything down however it
 # ends: every process it started carries TASKTRAY_E2E_RUN=<id> and is killed if still alive.
@@ -162,8 +162,8 @@ export TASKTRAY_E2E_PYTHON=$python
 
 if [[ ${TASKTRAY_E2E_BUILD:-1} != 0 ]]; then
     # The app runs each task's shim from tasktray-shim next to it (package supervisor).
-    say "building tasktray, tasktray-shim and fake-claude"
-    (cd "$root" && cargo build -p tasktray -p supervisor -p fake-claude --bins)
+    say "building tasktray, tasktray-shim, taskctl and fake-claude"
+    (cd "$root" && cargo build -p tasktray -p supervisor -p taskctl -p fake-claude --bins)
 fi
 
 run_dir=$root/target/e2e/run

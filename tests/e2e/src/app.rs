@@ -237,7 +237,13 @@ impl App {
     /// A command that starts the app binary as this spec's app was started (same sandbox and
     /// marker, no WebDriver), e.g. a second launch.
     pub fn command(&self) -> std::process::Command {
-        let mut command = std::process::Command::new(env::app_bin());
+        self.command_of(&env::app_bin())
+    }
+
+    /// A command that runs `program` (e.g. `taskctl`) in this spec's sandbox, as a terminal of
+    /// the same user would: the same HOME, runtime dir, data dir and marker.
+    pub fn command_of(&self, program: &Path) -> std::process::Command {
+        let mut command = std::process::Command::new(program);
         for key in inherited_to_drop() {
             command.env_remove(key);
         }

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tasktray_e2e::ui::task_row;
+use tasktray_e2e::ui::{task_row, tid};
 use tasktray_e2e::{enabled, wait, App, Launch};
-use tasktray_test_support::bounded;
+use tasktray_test_support::{bounded, workspace_bin};
 
 /// How long a short fake-claude task gets to finish.
 const FINISH: Duration = Duration::from_secs(20);
@@ -123,6 +123,54 @@ async fn a_task_started_over_the_api_shows_in_the_window_and_is_answered_over_it
                 .ok_or_else(|| "still there".to_owned())
         })
         .await;
+        app.finish().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_task_run_by_taskctl_shows_live_in_the_window_and_is_cancelled_there() {
+    if !enabled() {
+        return;
+    }
+    bounded(async {
+        let app = App::launch("api-taskctl", Launch::default()).await;
+        let socket = socket_of(&app);
+        wait::until("the API socket", REACT, || {
+            socket
+                .exists()
+                .then_some(())
+                .ok_or_else(|| "no socket yet".to_owned())
+        })
+        .await;
+        let project = app.project("p");
+        let mut run = app
+            .command_of(&workspace_bin("taskctl"))
+            .args(["run", "--name", "from the terminal", "--dir"])
+            .arg(&project)
+            .arg("fake: say from the terminal; sleep 300")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("taskctl run");
+        // The app runs it: the window lists it live, as running.
+        app.wait_row_status(1, "running", REACT).await;
+        app.click(&task_row(1)).await;
+        app.wait_text(&tid("entry-text"), "from the terminal", REACT)
+            .await;
+        app.click(&tid("task-cancel")).await;
+        let status = wait::until("taskctl to end", FINISH, || {
+            run.try_wait()
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| "still running".to_owned())
+        })
+        .await;
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut run.stderr.take().expect("stderr"), &mut stderr)
+            .expect("stderr");
+        assert_eq!(status.code(), Some(130), "{stderr}");
+        assert!(stderr.contains("run by Tasktray"), "{stderr}");
+        assert!(stderr.contains("task 1 cancelled"), "{stderr}");
         app.finish().await;
     })
     .await;
