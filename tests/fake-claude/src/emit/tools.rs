@@ -159,15 +159,8 @@ impl Session {
             .field("type", "tool_result")
             .field("content", content)
             .field("is_error", is_error);
-        let message = Obj::new()
-            .field("role", "user")
-            .raw("content", &array(vec![content]));
-        let mut line = Obj::new()
-            .field("type", "user")
-            .obj("message", message)
-            .field("parent_tool_use_id", Value::Null)
-            .field("session_id", self.session_id.as_str())
-            .field("uuid", self.line_uuid())
+        let mut line = self
+            .user_line(vec![content])
             .raw("tool_use_result", tool_use_result);
         if let Some(meta) = Decided::meta(decided, id) {
             line = line.raw("tool_result_meta", &meta);
@@ -250,15 +243,8 @@ impl Session {
                 .field("content", text.as_str())
                 .field("is_error", true)
                 .field("tool_use_id", id);
-            let message = Obj::new()
-                .field("role", "user")
-                .raw("content", &array(vec![content]));
-            let line = Obj::new()
-                .field("type", "user")
-                .obj("message", message)
-                .field("parent_tool_use_id", Value::Null)
-                .field("session_id", self.session_id.as_str())
-                .field("uuid", self.line_uuid())
+            let line = self
+                .user_line(vec![content])
                 .field("tool_use_result", "User rejected tool use")
                 .raw(
                     "tool_result_meta",
@@ -275,17 +261,21 @@ impl Session {
             "[Request interrupted by user]"
         };
         let text = Obj::new().field("type", "text").field("text", marker);
+        write_line(&self.user_line(vec![text]).build())
+    }
+
+    /// A `user` line carrying these content blocks, as the real CLI frames tool results and
+    /// interrupt notes; callers add their own fields after these.
+    fn user_line(&self, blocks: Vec<Obj>) -> Obj {
         let message = Obj::new()
             .field("role", "user")
-            .raw("content", &array(vec![text]));
-        let line = Obj::new()
+            .raw("content", &array(blocks));
+        Obj::new()
             .field("type", "user")
             .obj("message", message)
             .field("parent_tool_use_id", Value::Null)
             .field("session_id", self.session_id.as_str())
             .field("uuid", self.line_uuid())
-            .build();
-        write_line(&line)
     }
 
     /// With `--replay-user-messages`: a user message from stdin echoed once it is taken.
