@@ -4,9 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use serde_json::Value;
-use supervisor::SpawnRequest;
-use tasktray_api::{ApiError, ApiServer, ApiState, SettingsStore, StatusCode};
+use tasktray_api::{ApiServer, ApiState, SettingsStore};
 use tauri::{AppHandle, Manager};
 
 use crate::models::Settings;
@@ -20,30 +18,12 @@ pub struct Api(Mutex<Option<ApiServer>>);
 struct AppSettings(AppHandle);
 
 impl SettingsStore for AppSettings {
-    fn get(&self) -> Value {
-        serde_json::to_value(self.0.state::<AppState>().settings()).unwrap_or(Value::Null)
+    fn get(&self) -> Settings {
+        self.0.state::<AppState>().settings()
     }
 
-    fn save(&self, value: Value) -> Result<Value, ApiError> {
-        let settings: Settings = serde_json::from_value(value)
-            .map_err(|e| ApiError::bad_request("InvalidSettings", e.to_string()))?;
-        let saved = self
-            .0
-            .state::<AppState>()
-            .save_settings(settings)
-            .map_err(|e| {
-                let status = if e.code == "InvalidSettings" {
-                    StatusCode::BAD_REQUEST
-                } else {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                };
-                ApiError::new(status, e.code, e.message)
-            })?;
-        serde_json::to_value(saved).map_err(|e| ApiError::internal("Io", e.to_string()))
-    }
-
-    fn prepare_spawn(&self, request: &mut SpawnRequest) {
-        self.0.state::<AppState>().prepare_spawn(request);
+    fn save(&self, settings: Settings) -> supervisor::Result<Settings> {
+        self.0.state::<AppState>().save_settings(settings)
     }
 }
 

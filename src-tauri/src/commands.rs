@@ -154,7 +154,7 @@ pub fn get_settings(state: State<'_, AppState>) -> Settings {
 
 #[tauri::command]
 pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> IpcResult<Settings> {
-    state.save_settings(settings)
+    Ok(state.save_settings(settings)?)
 }
 
 #[tauri::command]

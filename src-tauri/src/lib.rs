@@ -14,7 +14,6 @@ pub mod forward;
 pub mod lifecycle;
 pub mod models;
 pub mod notify;
-pub mod settings;
 pub mod state;
 pub mod tray;
 
@@ -23,6 +22,7 @@ use std::sync::Mutex;
 use supervisor::{AgentSearch, ShimProgram, Supervisor, SupervisorConfig};
 use tauri::{Manager, RunEvent, WindowEvent};
 
+use crate::models::Settings;
 use crate::state::AppState;
 
 /// Starts the app; returns when it quits.
@@ -127,12 +127,12 @@ fn setup(
         data_dir.display()
     );
 
-    let settings_path = settings::path(&data_dir);
-    let settings = settings::load(&settings_path);
+    let settings_path = Settings::path(&data_dir);
+    let settings = Settings::load(&settings_path);
     let shim = ShimProgram::sibling_or_current_exe("tasktray-shim")?;
     tracing::info!("task shim: {}", shim.program.display());
     let mut config = SupervisorConfig::new(data_dir, AgentSearch::default(), shim);
-    settings::apply(&settings, &mut config);
+    settings.apply(&mut config);
     let runtime_handle = runtime.clone();
     let supervisor = Supervisor::start(config, runtime)?;
 

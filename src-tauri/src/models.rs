@@ -2,9 +2,9 @@
 //! agent check, and event payloads. TypeScript types are generated from these (see
 //! `tests/bindings.rs`), so the UI and the backend cannot drift apart.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use supervisor::transcript::{self, Entry};
-use supervisor::{OutputFormat, OutputLine, PermissionMode, Stream, TaskId};
+use supervisor::{OutputFormat, OutputLine, Stream, TaskId};
 use ts_rs::TS;
 
 /// One output line with its readable transcript entries (parsed here, once, in Rust).
@@ -60,45 +60,8 @@ impl OutputPage {
     }
 }
 
-/// The user's settings, persisted in the data dir.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[serde(default)]
-pub struct Settings {
-    /// The claude binary; found automatically when empty.
-    pub agent_path: Option<String>,
-    pub default_format: OutputFormat,
-    pub default_permission_mode: PermissionMode,
-    pub default_model: Option<String>,
-    pub keep_session_by_default: bool,
-    /// Desktop notifications when a task completes or fails.
-    pub notifications: bool,
-    /// Output lines kept in memory per task.
-    pub ring_lines: u32,
-    /// Seconds between SIGTERM and SIGKILL when a task is cancelled.
-    pub grace_secs: f64,
-    /// Minutes a request waits for an answer before it is denied (also how long a task whose
-    /// turn was stopped waits for a new instruction); 0 waits as long as the task runs.
-    pub approval_timeout_mins: u32,
-    /// Tools every task may use without asking, as typed (`Read Grep Bash(git log *)`).
-    pub allowed_tools: String,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            agent_path: None,
-            default_format: OutputFormat::StreamJson,
-            default_permission_mode: PermissionMode::Default,
-            default_model: None,
-            keep_session_by_default: false,
-            notifications: true,
-            ring_lines: supervisor::DEFAULT_RING_LINES as u32,
-            grace_secs: supervisor::DEFAULT_GRACE.as_secs_f64(),
-            approval_timeout_mins: (supervisor::DEFAULT_APPROVAL_TIMEOUT.as_secs() / 60) as u32,
-            allowed_tools: String::new(),
-        }
-    }
-}
+/// The user's settings, shared with `taskctl` and the local API (kept by the core).
+pub use supervisor::Settings;
 
 /// What was found when looking for the agent.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]

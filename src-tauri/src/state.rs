@@ -6,9 +6,7 @@ use std::time::Instant;
 
 use supervisor::{SpawnRequest, Supervisor};
 
-use crate::error::IpcError;
 use crate::models::Settings;
-use crate::settings;
 
 #[derive(Debug)]
 pub struct AppState {
@@ -29,10 +27,10 @@ impl AppState {
 
     /// Checks, saves and applies new settings (from the window or the local API); returns them
     /// as saved.
-    pub fn save_settings(&self, new: Settings) -> Result<Settings, IpcError> {
-        let new = settings::validate(new)?;
-        settings::save(&self.settings_path, &new)?;
-        settings::apply_to(&new, &self.supervisor);
+    pub fn save_settings(&self, new: Settings) -> supervisor::Result<Settings> {
+        let new = new.validate()?;
+        new.save(&self.settings_path)?;
+        self.supervisor.configure(|config| new.apply(config));
         *self
             .settings
             .lock()
@@ -42,10 +40,6 @@ impl AppState {
 
     /// What Settings adds to every task, whoever starts it: the tools always allowed.
     pub fn prepare_spawn(&self, request: &mut SpawnRequest) {
-        for rule in supervisor::tool_rules(&self.settings().allowed_tools) {
-            if !request.options.allowed_tools.contains(&rule) {
-                request.options.allowed_tools.push(rule);
-            }
-        }
+        self.settings().prepare(request);
     }
 }

@@ -107,11 +107,13 @@ fn status_of(error: &Error) -> StatusCode {
         | Error::ProjectDirRelative { .. }
         | Error::ProjectDirMissing { .. }
         | Error::ProjectNotDir { .. }
-        | Error::EmptyMessage => StatusCode::BAD_REQUEST,
+        | Error::EmptyMessage
+        | Error::InvalidSettings { .. } => StatusCode::BAD_REQUEST,
         Error::TaskNotFound { .. } | Error::ApprovalNotFound { .. } => StatusCode::NOT_FOUND,
         Error::ProjectBusy { .. }
         | Error::TaskRunning { .. }
         | Error::TaskNotRunning { .. }
+        | Error::TaskQueued { .. }
         | Error::NoSession { .. }
         | Error::NotTwoWay { .. }
         | Error::InputClosed { .. } => StatusCode::CONFLICT,

@@ -52,7 +52,7 @@ pub use error::ApiError;
 pub use events::{KEEP_ALIVE_INTERVAL, RESYNC_EVENT};
 pub use openapi::{openapi, openapi_json};
 pub use paths::{bind, default_socket_path, socket_path, BindError, SOCKET_DIR, SOCKET_FILE};
-pub use server::{serve, ApiServer, ApiState, SettingsStore, STOP_TIMEOUT};
+pub use server::{serve, ApiServer, ApiState, FileSettings, SettingsStore, STOP_TIMEOUT};
 pub use types::{
     ApprovalList, FollowUpBody, MessageBody, OutputPage, ResyncEvent, TaskList, VersionInfo,
 };

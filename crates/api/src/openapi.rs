@@ -20,7 +20,7 @@ use crate::types::ResyncEvent;
         (name = "output", description = "A task's output, by sequence number"),
         (name = "interaction", description = "Approvals, messages and interrupts of running two-way tasks"),
         (name = "events", description = "Server-Sent Events of every task"),
-        (name = "settings", description = "The app's settings, as JSON"),
+        (name = "settings", description = "The user's settings, shared by the app and taskctl"),
         (name = "meta", description = "Versions")
     )
 )]

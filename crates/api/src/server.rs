@@ -13,8 +13,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{header, Method, StatusCode, Uri};
 use axum::routing::get;
 use axum::{middleware, Router};
-use serde_json::Value;
-use supervisor::{SpawnRequest, Supervisor};
+use supervisor::{Settings, SpawnRequest, Supervisor};
 use tokio::net::UnixListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -31,19 +30,59 @@ pub const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 /// tasks are listed.
 const REFRESH_EVERY: Duration = Duration::from_secs(1);
 
-/// The host's settings, passed through as JSON: their type lives in the host.
+/// Where the host keeps its settings.
 pub trait SettingsStore: Send + Sync {
     /// The settings now.
-    fn get(&self) -> Value;
+    fn get(&self) -> Settings;
 
-    /// Validates, saves and applies new settings; returns them as saved. A value that does not
-    /// validate is an [`ApiError::bad_request`].
-    fn save(&self, value: Value) -> Result<Value, ApiError>;
+    /// Validates, saves and applies new settings; returns them as saved.
+    fn save(&self, settings: Settings) -> supervisor::Result<Settings>;
 
     /// Applies the settings to a task about to start through the API, as the host does for
-    /// its own spawns (e.g. the tools Settings always allows). Does nothing by default.
+    /// its own spawns (the tools Settings always allows).
     fn prepare_spawn(&self, request: &mut SpawnRequest) {
-        let _ = request;
+        self.get().prepare(request);
+    }
+}
+
+/// Settings kept in a data dir's `settings.json` and applied to a supervisor: the store of a
+/// host that has no other use for them.
+#[derive(Debug)]
+pub struct FileSettings {
+    supervisor: Supervisor,
+    current: std::sync::Mutex<Settings>,
+}
+
+impl FileSettings {
+    /// Reads the data dir's settings (the defaults when there are none). They are applied to
+    /// the supervisor when saved; the host applies them at start as it builds its config
+    /// ([`Settings::apply`]), where it may also override them.
+    pub fn new(supervisor: Supervisor) -> Self {
+        let settings = Settings::load(&Settings::path(&supervisor.config().data_dir));
+        FileSettings {
+            supervisor,
+            current: std::sync::Mutex::new(settings),
+        }
+    }
+
+    fn current(&self) -> std::sync::MutexGuard<'_, Settings> {
+        self.current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl SettingsStore for FileSettings {
+    fn get(&self) -> Settings {
+        self.current().clone()
+    }
+
+    fn save(&self, settings: Settings) -> supervisor::Result<Settings> {
+        let settings = settings.validate()?;
+        settings.save(&Settings::path(&self.supervisor.config().data_dir))?;
+        self.supervisor.configure(|config| settings.apply(config));
+        *self.current() = settings.clone();
+        Ok(settings)
     }
 }
 

@@ -80,6 +80,9 @@ pub struct SupervisorConfig {
     /// its turn was stopped) before Tasktray denies the request or ends the task. `None`
     /// waits as long as the task runs.
     pub approval_timeout: Option<Duration>,
+    /// Tasks this supervisor runs at once; a task spawned beyond it is queued (`None`: no
+    /// limit).
+    pub max_running: Option<usize>,
     /// Variables set in the agent's environment (after the host's own).
     pub extra_env: Vec<(OsString, OsString)>,
     pub clock: Arc<dyn Clock>,
@@ -97,6 +100,7 @@ impl SupervisorConfig {
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
             grace: DEFAULT_GRACE,
             approval_timeout: Some(DEFAULT_APPROVAL_TIMEOUT),
+            max_running: Some(crate::settings::DEFAULT_MAX_RUNNING as usize),
             extra_env: Vec::new(),
             clock: Arc::new(SystemClock),
         }

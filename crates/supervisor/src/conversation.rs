@@ -419,7 +419,7 @@ impl Conversation {
             TaskStatus::Running
         };
         let changed = self.inner.update(self.id, |r| {
-            if r.status.is_active() {
+            if r.status.is_running() {
                 r.status = status;
             }
         });

@@ -47,6 +47,12 @@ pub enum Error {
     #[error("task {id} is not running")]
     TaskNotRunning { id: TaskId },
 
+    #[error("task {id} is queued and has not started yet; it takes messages once it runs")]
+    TaskQueued { id: TaskId },
+
+    #[error("{message}")]
+    InvalidSettings { message: String },
+
     #[error("task {id} has no saved session to continue: start it with the session kept and the stream-json format")]
     NoSession { id: TaskId },
 
@@ -107,6 +113,8 @@ impl Error {
             Error::TaskNotFound { .. } => "TaskNotFound",
             Error::TaskRunning { .. } => "TaskRunning",
             Error::TaskNotRunning { .. } => "TaskNotRunning",
+            Error::TaskQueued { .. } => "TaskQueued",
+            Error::InvalidSettings { .. } => "InvalidSettings",
             Error::NoSession { .. } => "NoSession",
             Error::ApprovalNotFound { .. } => "ApprovalNotFound",
             Error::NotTwoWay { .. } => "NotTwoWay",

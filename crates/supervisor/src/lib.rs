@@ -47,9 +47,11 @@ mod lock;
 mod model;
 pub mod procfs;
 mod protocol;
+mod queue;
 pub mod report;
 mod ring;
 mod runner;
+pub mod settings;
 pub mod shim;
 mod supervisor;
 pub mod text;
@@ -69,4 +71,5 @@ pub use model::{
     SpawnRequest, Stream, TaskId, TaskOptions, TaskRecord, TaskStatus,
 };
 pub use ring::{OutputRing, DEFAULT_RING_BYTES, DEFAULT_RING_LINES};
+pub use settings::Settings;
 pub use supervisor::{Attached, Supervisor, EVENT_CAPACITY, MARKER_ENV, MAX_EVENT_LINES};

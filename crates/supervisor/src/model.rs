@@ -29,15 +29,17 @@ impl FromStr for TaskId {
     }
 }
 
-/// Where a task is in its life. `Waiting` is a running task that waits for the user: an
-/// approval, or a new instruction after its turn was stopped. `Interrupted` marks a task whose
-/// host died while it ran.
+/// Where a task is in its life. `Queued` waits for its project or for a free place under the
+/// running limit, and starts by itself. `Waiting` is a running task that waits for the user:
+/// an approval, or a new instruction after its turn was stopped. `Interrupted` marks a task
+/// whose host died while it ran.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum TaskStatus {
+    Queued,
     Pending,
     Running,
     Waiting,
@@ -48,8 +50,14 @@ pub enum TaskStatus {
 }
 
 impl TaskStatus {
-    /// Pending, running and waiting tasks are active: they hold their project.
+    /// Queued, pending, running and waiting tasks are active: they have not finished.
     pub fn is_active(self) -> bool {
+        self == TaskStatus::Queued || self.is_running()
+    }
+
+    /// Pending, running and waiting tasks have started: they hold their project, and count
+    /// against the running limit.
+    pub fn is_running(self) -> bool {
         matches!(
             self,
             TaskStatus::Pending | TaskStatus::Running | TaskStatus::Waiting
@@ -58,6 +66,7 @@ impl TaskStatus {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            TaskStatus::Queued => "queued",
             TaskStatus::Pending => "pending",
             TaskStatus::Running => "running",
             TaskStatus::Waiting => "waiting",
@@ -209,6 +218,10 @@ pub struct SpawnRequest {
     /// The task this one follows up, if any.
     #[serde(default)]
     pub follow_up_of: Option<TaskId>,
+    /// When the project is busy, queue the task (it starts when the project frees) instead
+    /// of refusing it. Over the running limit a task is queued either way.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub queue: bool,
 }
 
 /// How the agent's process ended.

@@ -66,34 +66,41 @@ pub(crate) struct Inner {
     config: Mutex<SupervisorConfig>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) history: History,
-    runtime: Handle,
+    pub(crate) runtime: Handle,
     tasks: Mutex<BTreeMap<TaskId, Slot>>,
     pub(crate) events: broadcast::Sender<Event>,
     /// Cancelled on shutdown; each task's token is a child of it.
-    root: CancellationToken,
-    tracker: TaskTracker,
+    pub(crate) root: CancellationToken,
+    pub(crate) tracker: TaskTracker,
     /// Bounds how many transcripts are written at once: each streams a whole log.
     pub(crate) transcripts: tokio::sync::Semaphore,
+    /// Held while deciding whether a task starts or queues, and while starting queued tasks,
+    /// so the running limit holds.
+    pub(crate) admission: Mutex<()>,
+    /// Wakes the queue when a place may have come free.
+    pub(crate) queue_wake: Arc<tokio::sync::Notify>,
     /// Identifies this data dir in the process marker.
     instance: String,
-    me: Option<ProcessRef>,
+    pub(crate) me: Option<ProcessRef>,
 }
 
 #[derive(Debug)]
-struct Slot {
-    record: TaskRecord,
+pub(crate) struct Slot {
+    pub(crate) record: TaskRecord,
     /// The in-memory tail; for tasks loaded from history, built from the log when asked for.
-    ring: Option<Arc<Mutex<OutputRing>>>,
-    live: Option<Live>,
+    pub(crate) ring: Option<Arc<Mutex<OutputRing>>>,
+    pub(crate) live: Option<Live>,
     /// Requests of the agent that wait for the user. Whoever removes one (an answer, the
     /// timeout, the end of its turn) is the only one to resolve it.
-    approvals: Vec<Approval>,
+    pub(crate) approvals: Vec<Approval>,
+    /// A queued task of this supervisor: what tells its waiters it ended, until it starts.
+    pub(crate) queued: Option<watch::Sender<bool>>,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct Live {
-    cancel: CancellationToken,
-    done: watch::Receiver<bool>,
+    pub(crate) cancel: CancellationToken,
+    pub(crate) done: watch::Receiver<bool>,
     /// The way to a two-way task's runner; `None` for a text task.
     pub(crate) line: Option<Line>,
 }
@@ -123,17 +130,25 @@ impl Supervisor {
             root: CancellationToken::new(),
             tracker: TaskTracker::new(),
             transcripts: tokio::sync::Semaphore::new(TRANSCRIPT_WRITERS),
+            admission: Mutex::new(()),
+            queue_wake: Arc::new(tokio::sync::Notify::new()),
             clock: config.clock.clone(),
             config: Mutex::new(config),
         });
         let supervisor = Supervisor { inner };
         supervisor.recover();
+        supervisor.start_queue();
         Ok(supervisor)
     }
 
     fn recover(&self) {
         let mut tasks = lock(&self.inner.tasks);
         for mut record in self.inner.history.load_all() {
+            if record.status == TaskStatus::Queued {
+                let slot = self.adopt_queued(record);
+                tasks.insert(slot.record.id, slot);
+                continue;
+            }
             if record.status.is_active() && !self.owned_elsewhere(&record) {
                 tracing::warn!(
                     "task {} was left {} by a host that is gone: interrupted",
@@ -157,6 +172,7 @@ impl Supervisor {
                     ring: None,
                     live: None,
                     approvals: Vec::new(),
+                    queued: None,
                 },
             );
         }
@@ -164,7 +180,7 @@ impl Supervisor {
 
     /// A task recorded as active whose owner process still lives (e.g. `taskctl run` while the
     /// app starts) is left alone.
-    fn owned_elsewhere(&self, record: &TaskRecord) -> bool {
+    pub(crate) fn owned_elsewhere(&self, record: &TaskRecord) -> bool {
         record
             .owner
             .is_some_and(|o| Some(o) != self.inner.me && procfs::is_alive(o))
@@ -185,7 +201,9 @@ impl Supervisor {
         }
     }
 
-    /// Starts a task and returns its id at once; the agent runs in the background.
+    /// Starts a task and returns its id at once; the agent runs in the background. Over the
+    /// running limit, or with [`SpawnRequest::queue`] while its project is busy, the task is
+    /// `queued` instead and starts by itself when it is its turn.
     pub fn spawn(&self, request: SpawnRequest) -> Result<TaskId> {
         let inner = &self.inner;
         if inner.root.is_cancelled() {
@@ -199,37 +217,34 @@ impl Supervisor {
         }
         let project = canonical_project(&request.project_dir)?;
         let config = inner.config();
+        // Checked now even for a task that is queued, so a missing agent is said at once.
         let agent = config.agent.resolve()?;
 
+        // Deciding whether the task starts and making it count are one step.
+        let _admission = lock(&inner.admission);
         let id = inner.history.allocate_id()?;
-        let lock = match ProjectLock::acquire(&inner.history.locks_dir(), &project, id) {
-            Ok(lock) => lock,
+        let project_lock = match ProjectLock::acquire(&inner.history.locks_dir(), &project, id) {
+            Ok(lock) => Some(lock),
+            Err(Error::ProjectBusy { .. }) if request.queue => None,
             Err(e) => {
                 // The id stays used; its empty folder is dropped.
                 let _ = inner.history.remove(id);
                 return Err(e);
             }
         };
-        let (args, input) = agent_args(&request.prompt, &request.options);
-        let stdin = match input {
-            PromptInput::Argument => AgentInput::Null,
-            PromptInput::Message => AgentInput::Pipe,
-            PromptInput::Stdin => {
-                let path = inner.history.prompt_path(id);
-                if let Err(e) = std::fs::write(&path, &request.prompt) {
-                    let _ = inner.history.remove(id);
-                    return Err(Error::io("write the prompt to", path, e));
-                }
-                AgentInput::File(path)
-            }
-        };
+        let project_lock =
+            project_lock.filter(|_| !self.over_limit(&config) && !self.queued_in(&project, id));
         let record = TaskRecord {
             id,
             name: task_name(&request.name, &request.prompt),
             prompt: request.prompt,
             project_dir: project,
             options: request.options,
-            status: TaskStatus::Pending,
+            status: if project_lock.is_some() {
+                TaskStatus::Pending
+            } else {
+                TaskStatus::Queued
+            },
             created_at_ms: inner.clock.now_ms(),
             started_at_ms: None,
             finished_at_ms: None,
@@ -247,13 +262,70 @@ impl Supervisor {
             let _ = inner.history.remove(id);
             return Err(e);
         }
-
-        let ring = Arc::new(Mutex::new(OutputRing::new(
-            config.ring_lines,
-            config.ring_bytes,
-        )));
         let cancel = inner.root.child_token();
         let (done_tx, done_rx) = watch::channel(false);
+        let ring = project_lock.as_ref().map(|_| {
+            Arc::new(Mutex::new(OutputRing::new(
+                config.ring_lines,
+                config.ring_bytes,
+            )))
+        });
+        let (queued, done_tx) = match project_lock {
+            Some(_) => (None, Some(done_tx)),
+            None => (Some(done_tx), None),
+        };
+        lock_tasks(inner).insert(
+            id,
+            Slot {
+                record: record.clone(),
+                ring,
+                live: Some(Live {
+                    cancel: cancel.clone(),
+                    done: done_rx,
+                    line: None,
+                }),
+                approvals: Vec::new(),
+                queued,
+            },
+        );
+        let _ = inner.events.send(Event::Spawned { task: id });
+        let (Some(project_lock), Some(done_tx)) = (project_lock, done_tx) else {
+            tracing::info!("task {id} queued for {}", record.project_dir.display());
+            return Ok(id);
+        };
+        tracing::info!("task {id} spawned in {}", record.project_dir.display());
+        if let Err(e) = self.launch(record, project_lock, config, agent, cancel, done_tx) {
+            lock_tasks(inner).remove(&id);
+            let _ = inner.history.remove(id);
+            let _ = inner.events.send(Event::Removed { task: id });
+            return Err(e);
+        }
+        Ok(id)
+    }
+
+    /// Hands a task that holds its project to its runner.
+    pub(crate) fn launch(
+        &self,
+        record: TaskRecord,
+        project_lock: ProjectLock,
+        config: SupervisorConfig,
+        agent: std::path::PathBuf,
+        cancel: CancellationToken,
+        done: watch::Sender<bool>,
+    ) -> Result<()> {
+        let inner = &self.inner;
+        let id = record.id;
+        let (args, input) = agent_args(&record.prompt, &record.options);
+        let stdin = match input {
+            PromptInput::Argument => AgentInput::Null,
+            PromptInput::Message => AgentInput::Pipe,
+            PromptInput::Stdin => {
+                let path = inner.history.prompt_path(id);
+                std::fs::write(&path, &record.prompt)
+                    .map_err(|e| Error::io("write the prompt to", &path, e))?;
+                AgentInput::File(path)
+            }
+        };
         let (line, control) = match stdin {
             AgentInput::Pipe => {
                 let (line, control) = Line::new();
@@ -261,22 +333,22 @@ impl Supervisor {
             }
             _ => (None, None),
         };
-        lock_tasks(inner).insert(
-            id,
-            Slot {
-                record: record.clone(),
-                ring: Some(ring.clone()),
-                live: Some(Live {
-                    cancel: cancel.clone(),
-                    done: done_rx,
-                    line: line.clone(),
-                }),
-                approvals: Vec::new(),
-            },
-        );
-        let _ = inner.events.send(Event::Spawned { task: id });
-        tracing::info!("task {id} spawned in {}", record.project_dir.display());
-
+        let ring = {
+            let mut tasks = lock_tasks(inner);
+            let slot = tasks.get_mut(&id).ok_or(Error::TaskNotFound { id })?;
+            if let Some(live) = slot.live.as_mut() {
+                live.line = line.clone();
+            }
+            // A queued task that someone looked at already has its (empty) tail.
+            slot.ring
+                .get_or_insert_with(|| {
+                    Arc::new(Mutex::new(OutputRing::new(
+                        config.ring_lines,
+                        config.ring_bytes,
+                    )))
+                })
+                .clone()
+        };
         let run = Run {
             inner: inner.clone(),
             config,
@@ -286,10 +358,10 @@ impl Supervisor {
             stdin,
             line,
             control,
-            lock,
+            lock: project_lock,
             ring,
             cancel,
-            done: done_tx,
+            done,
         };
         let runner = inner.runtime.spawn(run.run());
         // The runner never panics by design; if it does all the same, the task still ends:
@@ -300,10 +372,12 @@ impl Supervisor {
                 if let Err(e) = runner.await {
                     monitor.runner_lost(id, &e.to_string());
                 }
+                // A place is free: the next queued task may start.
+                monitor.queue_wake.notify_one();
             },
             &inner.runtime,
         );
-        Ok(id)
+        Ok(())
     }
 
     /// Continues a finished task's agent session with a new prompt, as a new linked task.
@@ -329,12 +403,16 @@ impl Supervisor {
             project_dir: record.project_dir,
             options,
             follow_up_of: Some(id),
+            queue: false,
         })
     }
 
     /// Asks a running task to stop (SIGTERM to its tree, SIGKILL after the grace period) and
-    /// returns at once.
+    /// returns at once. A queued task is cancelled at once: it never starts.
     pub fn request_cancel(&self, id: TaskId) -> Result<()> {
+        if self.cancel_queued(id)? {
+            return Ok(());
+        }
         let live = self.live(id)?;
         live.cancel.cancel();
         Ok(())
@@ -364,6 +442,7 @@ impl Supervisor {
         let tasks = lock_tasks(&self.inner);
         let slot = tasks.get(&id).ok_or(Error::TaskNotFound { id })?;
         match &slot.live {
+            Some(_) if slot.record.status == TaskStatus::Queued => Err(Error::TaskQueued { id }),
             Some(live) if slot.record.status.is_active() => Ok(live.clone()),
             _ => Err(Error::TaskNotRunning { id }),
         }
@@ -393,7 +472,7 @@ impl Supervisor {
         self.filtered(|_| true)
     }
 
-    /// Tasks that are pending or running, newest first.
+    /// Tasks that have not finished (queued, pending, running, waiting), newest first.
     pub fn running(&self) -> Vec<TaskRecord> {
         self.filtered(|r| r.status.is_active())
     }
@@ -430,6 +509,7 @@ impl Supervisor {
                             ring: None,
                             live: None,
                             approvals: Vec::new(),
+                            queued: None,
                         },
                     );
                 }
@@ -566,10 +646,14 @@ impl Supervisor {
     /// Changes the settings for tasks started from now on (agent, bounds, grace period, env);
     /// running tasks keep theirs. The data dir cannot change.
     pub fn configure(&self, change: impl FnOnce(&mut SupervisorConfig)) {
-        let mut config = lock(&self.inner.config);
-        let data_dir = config.data_dir.clone();
-        change(&mut config);
-        config.data_dir = data_dir;
+        {
+            let mut config = lock(&self.inner.config);
+            let data_dir = config.data_dir.clone();
+            change(&mut config);
+            config.data_dir = data_dir;
+        }
+        // The running limit may have grown.
+        self.inner.queue_wake.notify_one();
     }
 
     /// The settings new tasks start with.
@@ -679,7 +763,7 @@ impl Inner {
     }
 }
 
-fn lock_tasks(inner: &Inner) -> MutexGuard<'_, BTreeMap<TaskId, Slot>> {
+pub(crate) fn lock_tasks(inner: &Inner) -> MutexGuard<'_, BTreeMap<TaskId, Slot>> {
     lock(&inner.tasks)
 }
 

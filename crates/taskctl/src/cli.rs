@@ -109,6 +109,10 @@ pub struct RunArgs {
     /// Run the task in this process even when the app runs (then the app does not own it).
     #[arg(long)]
     pub local: bool,
+    /// When the project is busy, queue the task: it starts when the project frees (over the
+    /// running limit in Settings a task is queued either way).
+    #[arg(long)]
+    pub queue: bool,
     #[command(flatten)]
     pub agent: AgentArgs,
     /// The prompt; `-` reads it from stdin.

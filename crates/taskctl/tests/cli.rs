@@ -381,6 +381,7 @@ fn another_host_sees_a_running_task_without_interrupting_it_and_refresh_shows_it
         project_dir: project.clone(),
         options: Default::default(),
         follow_up_of: None,
+        queue: false,
     });
     assert!(
         matches!(

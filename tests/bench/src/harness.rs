@@ -100,6 +100,7 @@ impl Harness {
                 ..TaskOptions::default()
             },
             follow_up_of: None,
+            queue: false,
         }
     }
 

@@ -348,6 +348,7 @@ pub fn request(project: &Path, prompt: &str) -> SpawnRequest {
             ..TaskOptions::default()
         },
         follow_up_of: None,
+        queue: false,
     }
 }
 

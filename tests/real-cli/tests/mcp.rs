@@ -6,24 +6,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use supervisor::{AgentSearch, ShimProgram, Supervisor, SupervisorConfig, TaskStatus};
-use tasktray_api::{ApiError, ApiServer, ApiState, SettingsStore};
+use tasktray_api::{ApiServer, ApiState, FileSettings};
 use tasktray_real_cli::{project_in, RealCli};
 use tasktray_test_support::{bounded, wait_until_async, workspace_bin};
 
 const STEP: Duration = Duration::from_secs(30);
-
-struct NoSettings;
-
-impl SettingsStore for NoSettings {
-    fn get(&self) -> Value {
-        Value::Null
-    }
-    fn save(&self, value: Value) -> Result<Value, ApiError> {
-        Ok(value)
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn claude_starts_a_task_in_the_app_through_taskctl_mcp() {
@@ -57,8 +46,11 @@ async fn claude_starts_a_task_in_the_app_through_taskctl_mcp() {
         config.extra_env.push(("IS_SANDBOX".into(), "1".into()));
         let app = Supervisor::start(config, tokio::runtime::Handle::current()).expect("app");
         let socket = tasktray_api::socket_path(Some(&run), nix::unistd::geteuid().as_raw());
-        let server = ApiServer::start(&socket, ApiState::new(app.clone(), Arc::new(NoSettings)))
-            .expect("serve the API");
+        let server = ApiServer::start(
+            &socket,
+            ApiState::new(app.clone(), Arc::new(FileSettings::new(app.clone()))),
+        )
+        .expect("serve the API");
 
         let mcp_config = cli.sandbox.path().join("mcp.json");
         let servers = json!({"mcpServers": {"tasktray": {

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use serde_json::Value;
+use supervisor::Settings;
 
 use crate::error::ApiError;
 use crate::extract::ApiJson;
@@ -10,10 +10,10 @@ use crate::server::AppState;
 use crate::types::VersionInfo;
 use crate::API_VERSION;
 
-/// The host's settings (the app's Settings, as JSON).
+/// The user's settings (what the app's Settings window shows).
 #[utoipa::path(get, path = "/v1/settings", tag = "settings", operation_id = "getSettings",
-    responses((status = 200, description = "The settings", body = Object)))]
-pub(crate) async fn get_settings(State(state): State<AppState>) -> Json<Value> {
+    responses((status = 200, description = "The settings", body = Settings)))]
+pub(crate) async fn get_settings(State(state): State<AppState>) -> Json<Settings> {
     Json(state.settings.get())
 }
 
@@ -21,16 +21,16 @@ pub(crate) async fn get_settings(State(state): State<AppState>) -> Json<Value> {
 ///
 /// They are validated, saved, and applied to tasks started from now on.
 #[utoipa::path(put, path = "/v1/settings", tag = "settings", operation_id = "putSettings",
-    request_body = Object,
+    request_body = Settings,
     responses(
-        (status = 200, description = "The settings as saved", body = Object),
+        (status = 200, description = "The settings as saved", body = Settings),
         (status = 400, description = "Settings that do not validate, or malformed JSON", body = ApiError),
         (status = 500, description = "The settings could not be saved", body = ApiError)))]
 pub(crate) async fn put_settings(
     State(state): State<AppState>,
-    ApiJson(value): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
-    state.settings.save(value).map(Json)
+    ApiJson(settings): ApiJson<Settings>,
+) -> Result<Json<Settings>, ApiError> {
+    Ok(Json(state.settings.save(settings)?))
 }
 
 /// The API and Tasktray versions.

@@ -12,12 +12,12 @@ mod tasks;
 mod two_way;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use supervisor::{AgentSearch, ShimProgram, SpawnRequest, Supervisor, SupervisorConfig};
-use tasktray_api::{socket_path, ApiError, ApiServer, ApiState, SettingsStore};
+use supervisor::{AgentSearch, ShimProgram, Supervisor, SupervisorConfig};
+use tasktray_api::{socket_path, ApiServer, ApiState, FileSettings};
 use tasktray_test_support::{workspace_bin, Sandbox};
 
 pub use client::{Client, Reply};
@@ -27,36 +27,6 @@ pub const PATIENCE: Duration = Duration::from_secs(20);
 
 /// How often a condition is checked.
 const POLL: Duration = Duration::from_millis(20);
-
-/// Settings kept in memory: any JSON object without `"invalid"`. Tasks started through the
-/// API get the tools listed under `always_allowed`, as the app's Settings do.
-#[derive(Debug)]
-pub struct MemorySettings(Mutex<Value>);
-
-impl SettingsStore for MemorySettings {
-    fn get(&self) -> Value {
-        self.0.lock().expect("settings").clone()
-    }
-
-    fn save(&self, value: Value) -> Result<Value, ApiError> {
-        if !value.is_object() || value.get("invalid").is_some() {
-            return Err(ApiError::bad_request(
-                "InvalidSettings",
-                "settings are an object without \"invalid\"",
-            ));
-        }
-        *self.0.lock().expect("settings") = value.clone();
-        Ok(value)
-    }
-
-    fn prepare_spawn(&self, request: &mut SpawnRequest) {
-        let settings = self.get();
-        let always = settings["always_allowed"].as_array().into_iter().flatten();
-        for tool in always.filter_map(Value::as_str) {
-            request.options.allowed_tools.push(tool.to_owned());
-        }
-    }
-}
 
 /// A server on a temp socket over a supervisor on a temp data dir.
 #[derive(Debug)]
@@ -85,9 +55,9 @@ pub fn config(sandbox: &Sandbox) -> SupervisorConfig {
     config
 }
 
-/// The state the API serves: the supervisor and empty in-memory settings.
+/// The state the API serves: the supervisor and the settings in its data dir.
 pub fn state(supervisor: &Supervisor) -> ApiState {
-    let settings = MemorySettings(Mutex::new(json!({"always_allowed": []})));
+    let settings = FileSettings::new(supervisor.clone());
     ApiState::new(supervisor.clone(), Arc::new(settings))
 }
 

@@ -10,23 +10,36 @@ use tasktray_test_support::bounded;
 use crate::Harness;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn settings_pass_through_the_hosts_store() {
+async fn settings_are_checked_saved_and_applied() {
     bounded(async {
         let h = Harness::start();
         let first = h.client.get("/v1/settings").await.expect(200);
-        assert_eq!(first, json!({"always_allowed": []}));
-        let new = json!({"always_allowed": ["Read"], "theme": "dark"});
-        assert_eq!(h.client.put("/v1/settings", &new).await.expect(200), new);
-        assert_eq!(h.client.get("/v1/settings").await.expect(200), new);
-        h.client
-            .put("/v1/settings", &json!({"invalid": true}))
-            .await
-            .expect_error(400, "InvalidSettings");
+        assert_eq!(first["max_running"], 4);
+        assert_eq!(first["allowed_tools"], "");
+        let mut new = first.clone();
+        new["max_running"] = json!(2);
+        new["allowed_tools"] = json!("Read,  Grep");
+        let saved = h.client.put("/v1/settings", &new).await.expect(200);
+        assert_eq!(saved["allowed_tools"], "Read Grep", "normalised as saved");
+        assert_eq!(h.client.get("/v1/settings").await.expect(200), saved);
+        assert_eq!(h.supervisor.config().max_running, Some(2), "applied");
+        let on_disk = std::fs::read_to_string(h.sandbox.data_dir().join("settings.json"))
+            .expect("settings saved in the data dir");
+        assert!(on_disk.contains("\"max_running\": 2"), "{on_disk}");
+
+        let mut bad = saved.clone();
+        bad["ring_lines"] = json!(5);
+        let refused = h.client.put("/v1/settings", &bad).await;
+        refused.expect_error(400, "InvalidSettings");
         h.client
             .request(hyper::Method::PUT, "/v1/settings", b"{".to_vec())
             .await
             .expect_error(400, "InvalidJson");
-        assert_eq!(h.client.get("/v1/settings").await.expect(200), new);
+        h.client
+            .put("/v1/settings", &json!({"max_running": "four"}))
+            .await
+            .expect_error(400, "InvalidJson");
+        assert_eq!(h.client.get("/v1/settings").await.expect(200), saved);
         h.finish().await;
     })
     .await;

@@ -1,7 +1,7 @@
 //! `/v1/tasks`: spawn, get, wait, output pages, list, cancel, follow-up, delete.
 
 use serde_json::{json, Value};
-use tasktray_test_support::bounded;
+use tasktray_test_support::{bounded, workspace_bin};
 
 use crate::Harness;
 
@@ -95,11 +95,11 @@ async fn spawn_get_wait_and_read_the_output_by_pages() {
 async fn the_host_prepares_tasks_started_through_the_api() {
     bounded(async {
         let h = Harness::start();
-        let saved = h
-            .client
-            .put("/v1/settings", &json!({"always_allowed": ["Read"]}))
-            .await;
-        saved.expect(200);
+        let settings = json!({
+            "allowed_tools": "Read",
+            "agent_path": workspace_bin("fake-claude"),
+        });
+        h.client.put("/v1/settings", &settings).await.expect(200);
         let id = h.spawn(&h.project("p"), "hello", json!({})).await;
         let done = h.wait(id).await;
         assert_eq!(done["options"]["allowed_tools"], json!(["Read"]));

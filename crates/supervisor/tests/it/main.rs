@@ -6,6 +6,7 @@ mod history;
 mod lifecycle;
 mod output;
 mod processes;
+mod queue;
 mod two_way;
 
 use std::path::{Path, PathBuf};
@@ -49,6 +50,7 @@ pub fn request(project: &Path, prompt: &str) -> SpawnRequest {
         project_dir: project.to_path_buf(),
         options: TaskOptions::default(),
         follow_up_of: None,
+        queue: false,
     }
 }
 

@@ -45,6 +45,7 @@ pub fn run(args: RunArgs) -> Result<i32, String> {
                 .collect(),
         },
         follow_up_of: None,
+        queue: args.queue,
     };
     let approve = args.agent.approve;
     let runtime = runtime()?;

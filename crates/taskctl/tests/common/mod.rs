@@ -9,26 +9,13 @@ use std::process::Output;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
 use supervisor::{
     AgentSearch, ShimProgram, SpawnRequest, Supervisor, SupervisorConfig, TaskId, TaskOptions,
 };
-use tasktray_api::{ApiError, ApiServer, ApiState, SettingsStore};
+use tasktray_api::{ApiServer, ApiState, FileSettings};
 use tasktray_test_support::{wait_until_async, workspace_bin, Sandbox};
 
 pub const PATIENCE: Duration = Duration::from_secs(20);
-
-/// The app's settings, for the API: none to speak of here.
-struct NoSettings;
-
-impl SettingsStore for NoSettings {
-    fn get(&self) -> Value {
-        Value::Null
-    }
-    fn save(&self, value: Value) -> Result<Value, ApiError> {
-        Ok(value)
-    }
-}
 
 pub struct App {
     pub sandbox: Sandbox,
@@ -57,7 +44,7 @@ impl App {
         std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o700)).expect("chmod");
         let server = serve.then(|| {
             let path = tasktray_api::socket_path(Some(&run), nix::unistd::geteuid().as_raw());
-            let state = ApiState::new(sup.clone(), Arc::new(NoSettings));
+            let state = ApiState::new(sup.clone(), Arc::new(FileSettings::new(sup.clone())));
             ApiServer::start(path, state).expect("serve the API")
         });
         App {
@@ -75,6 +62,7 @@ impl App {
                 project_dir: self.sandbox.project(project),
                 options: TaskOptions::default(),
                 follow_up_of: None,
+                queue: false,
             })
             .expect("spawn")
     }

@@ -3,7 +3,7 @@ import type { OutputFormat } from "./OutputFormat";
 import type { PermissionMode } from "./PermissionMode";
 
 /**
- * The user's settings, persisted in the data dir.
+ * The user's settings.
  */
 export type Settings = { 
 /**
@@ -30,4 +30,8 @@ approval_timeout_mins: number,
 /**
  * Tools every task may use without asking, as typed (`Read Grep Bash(git log *)`).
  */
-allowed_tools: string, };
+allowed_tools: string, 
+/**
+ * Tasks that run at once; more are queued and start in order as others end. 0: no limit.
+ */
+max_running: number, };

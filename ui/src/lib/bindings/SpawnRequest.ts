@@ -13,4 +13,9 @@ name: string, prompt: string, project_dir: string, options: TaskOptions,
 /**
  * The task this one follows up, if any.
  */
-follow_up_of: TaskId | null, };
+follow_up_of: TaskId | null, 
+/**
+ * When the project is busy, queue the task (it starts when the project frees) instead
+ * of refusing it. Over the running limit a task is queued either way.
+ */
+queue?: boolean, };
