@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use supervisor::TaskId;
 use tauri::{AppHandle, Emitter, Manager};
 
 use crate::models::{events, Navigate};
@@ -32,16 +31,24 @@ pub fn navigate(app: &AppHandle, to: Navigate) {
 /// Quits, after asking in the window when tasks are running.
 pub fn quit(app: &AppHandle) {
     let supervisor = &app.state::<AppState>().supervisor;
-    let tasks: Vec<TaskId> = supervisor
+    let mine: Vec<_> = supervisor
         .running()
         .into_iter()
-        .map(|t| t.id)
-        .filter(|id| supervisor.runs(*id))
+        .filter(|t| supervisor.runs(t.id))
         .collect();
-    if tasks.is_empty() {
+    let (queued, running): (Vec<_>, Vec<_>) = mine
+        .into_iter()
+        .partition(|t| t.status == supervisor::TaskStatus::Queued);
+    if running.is_empty() {
         quit_now(app);
     } else {
-        navigate(app, Navigate::ConfirmQuit { tasks });
+        navigate(
+            app,
+            Navigate::ConfirmQuit {
+                tasks: running.iter().map(|t| t.id).collect(),
+                queued: queued.len() as u32,
+            },
+        );
     }
 }
 

@@ -123,6 +123,8 @@ pub enum Navigate {
     /// which quitting stops (another host's, such as `taskctl --local`, go on).
     ConfirmQuit {
         tasks: Vec<TaskId>,
+        /// Queued tasks of this app: quitting keeps them, and they start when it starts again.
+        queued: u32,
     },
 }
 

@@ -149,6 +149,9 @@ pub struct MenuModel {
     pub idle_waiting: usize,
     pub running: Vec<(TaskId, String)>,
     pub more_running: usize,
+    /// Queued tasks in the order they will start, with their place.
+    pub queued: Vec<(TaskId, String)>,
+    pub more_queued: usize,
     pub recent: Vec<(TaskId, String)>,
 }
 
@@ -160,13 +163,23 @@ impl MenuModel {
         approvals: &[Approval],
         runs: impl Fn(TaskId) -> bool,
     ) -> Self {
-        let active: Vec<&TaskRecord> = tasks.iter().filter(|t| t.status.is_active()).collect();
+        let active: Vec<&TaskRecord> = tasks.iter().filter(|t| t.status.is_running()).collect();
         let finished: Vec<&TaskRecord> = tasks.iter().filter(|t| !t.status.is_active()).collect();
+        // Newest first in `tasks`; the queue starts with the oldest.
+        let queued: Vec<&TaskRecord> = tasks
+            .iter()
+            .rev()
+            .filter(|t| t.status == TaskStatus::Queued)
+            .collect();
         let mut header = match active.len() {
-            0 => format!("No task running · {} finished", finished.len()),
-            1 => format!("1 task running · {} finished", finished.len()),
-            n => format!("{n} tasks running · {} finished", finished.len()),
+            0 => "No task running".to_owned(),
+            1 => "1 task running".to_owned(),
+            n => format!("{n} tasks running"),
         };
+        if !queued.is_empty() {
+            header.push_str(&format!(" · {} queued", queued.len()));
+        }
+        header.push_str(&format!(" · {} finished", finished.len()));
         let asking: Vec<TaskId> = approvals.iter().map(|a| a.task).collect();
         let idle_waiting = active
             .iter()
@@ -198,6 +211,18 @@ impl MenuModel {
                 .map(|t| (t.id, format!("#{} {}", t.id, short(&t.name))))
                 .collect(),
             more_running: active.len().saturating_sub(RUNNING_SHOWN),
+            queued: queued
+                .iter()
+                .zip(1..)
+                .take(RUNNING_SHOWN)
+                .map(|(t, place)| {
+                    (
+                        t.id,
+                        format!("{} #{} {}", ordinal(place), t.id, short(&t.name)),
+                    )
+                })
+                .collect(),
+            more_queued: queued.len().saturating_sub(RUNNING_SHOWN),
             recent: finished
                 .iter()
                 .take(RECENT)
@@ -229,6 +254,18 @@ fn mark(status: TaskStatus) -> &'static str {
         TaskStatus::Cancelled => "■",
         _ => "!",
     }
+}
+
+/// 1st, 2nd, 3rd, 4th, …, 11th, 12th, 13th, 21st: a place in the queue.
+pub fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }
 
 fn short(name: &str) -> String {
@@ -312,6 +349,30 @@ fn build_menu(app: &AppHandle, model: &MenuModel) -> tauri::Result<Menu<Wry>> {
         )?);
     }
     menu = menu.item(&running.build()?);
+
+    if !model.queued.is_empty() {
+        let mut queued = SubmenuBuilder::new(
+            app,
+            format!("Queued ({})", model.queued.len() + model.more_queued),
+        );
+        for (id, label) in &model.queued {
+            let task = SubmenuBuilder::new(app, label)
+                .item(&item(TrayAction::ShowTask(*id), "Show")?)
+                .item(&item(TrayAction::CancelTask(*id), "Cancel")?)
+                .build()?;
+            queued = queued.item(&task);
+        }
+        if model.more_queued > 0 {
+            queued = queued.item(&MenuItem::with_id(
+                app,
+                "queued:more",
+                format!("and {} more…", model.more_queued),
+                false,
+                None::<&str>,
+            )?);
+        }
+        menu = menu.item(&queued.build()?);
+    }
 
     let mut recent = SubmenuBuilder::new(app, "Recent");
     if model.recent.is_empty() {
@@ -453,6 +514,39 @@ mod tests {
         assert_eq!(
             (model.running.len(), model.more_running),
             (RUNNING_SHOWN, 3)
+        );
+    }
+
+    #[test]
+    fn queued_tasks_are_listed_in_the_order_they_start() {
+        let tasks = vec![
+            task(12, TaskStatus::Queued, "last"),
+            task(11, TaskStatus::Running, "busy"),
+            task(10, TaskStatus::Queued, "next"),
+            task(9, TaskStatus::Completed, "done"),
+        ];
+        let model = MenuModel::new(&tasks, &[], |_| true);
+        assert_eq!(model.header, "1 task running · 2 queued · 1 finished");
+        assert_eq!(
+            model.queued,
+            vec![
+                (TaskId(10), "1st #10 next".to_owned()),
+                (TaskId(12), "2nd #12 last".to_owned())
+            ]
+        );
+        assert_eq!(model.running, vec![(TaskId(11), "#11 busy".to_owned())]);
+        let only_queued = MenuModel::new(&tasks[..1], &[], |_| true);
+        assert_eq!(only_queued.icon(), IconState::Idle, "nothing runs yet");
+        let places: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111]
+            .into_iter()
+            .map(ordinal)
+            .collect();
+        assert_eq!(
+            places,
+            [
+                "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st",
+                "111th"
+            ]
         );
     }
 

@@ -4,4 +4,8 @@ import type { TaskId } from "./TaskId";
 /**
  * `app://navigate`: show a view (from the tray menu or a notification).
  */
-export type Navigate = { "view": "task", id: TaskId, } | { "view": "new" } | { "view": "settings" } | { "view": "confirmQuit", tasks: Array<TaskId>, };
+export type Navigate = { "view": "task", id: TaskId, } | { "view": "new" } | { "view": "settings" } | { "view": "confirmQuit", tasks: Array<TaskId>, 
+/**
+ * Queued tasks of this app: quitting keeps them, and they start when it starts again.
+ */
+queued: number, };
