@@ -218,7 +218,12 @@ impl MenuModel {
                 .map(|(t, place)| {
                     (
                         t.id,
-                        format!("{} #{} {}", ordinal(place), t.id, short(&t.name)),
+                        format!(
+                            "{} #{} {}",
+                            supervisor::text::ordinal(place),
+                            t.id,
+                            short(&t.name)
+                        ),
                     )
                 })
                 .collect(),
@@ -254,18 +259,6 @@ fn mark(status: TaskStatus) -> &'static str {
         TaskStatus::Cancelled => "■",
         _ => "!",
     }
-}
-
-/// 1st, 2nd, 3rd, 4th, …, 11th, 12th, 13th, 21st: a place in the queue.
-pub fn ordinal(n: usize) -> String {
-    let suffix = match (n % 10, n % 100) {
-        (_, 11..=13) => "th",
-        (1, _) => "st",
-        (2, _) => "nd",
-        (3, _) => "rd",
-        _ => "th",
-    };
-    format!("{n}{suffix}")
 }
 
 fn short(name: &str) -> String {
@@ -537,17 +530,6 @@ mod tests {
         assert_eq!(model.running, vec![(TaskId(11), "#11 busy".to_owned())]);
         let only_queued = MenuModel::new(&tasks[..1], &[], |_| true);
         assert_eq!(only_queued.icon(), IconState::Idle, "nothing runs yet");
-        let places: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111]
-            .into_iter()
-            .map(ordinal)
-            .collect();
-        assert_eq!(
-            places,
-            [
-                "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st",
-                "111th"
-            ]
-        );
     }
 
     #[test]

@@ -50,6 +50,18 @@ pub enum TaskStatus {
 }
 
 impl TaskStatus {
+    /// Every status, in the order of a task's life.
+    pub const ALL: [TaskStatus; 8] = [
+        TaskStatus::Queued,
+        TaskStatus::Pending,
+        TaskStatus::Running,
+        TaskStatus::Waiting,
+        TaskStatus::Completed,
+        TaskStatus::Failed,
+        TaskStatus::Cancelled,
+        TaskStatus::Interrupted,
+    ];
+
     /// Queued, pending, running and waiting tasks are active: they have not finished.
     pub fn is_active(self) -> bool {
         self == TaskStatus::Queued || self.is_running()

@@ -20,6 +20,18 @@ pub fn shorten(text: &str, max: usize) -> String {
     }
 }
 
+/// A place in a line: 1st, 2nd, 3rd, 4th, …, 11th, 12th, 13th, 21st.
+pub fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -31,5 +43,20 @@ mod tests {
         assert_eq!(duration(3_720_000), "1h 02m");
         assert_eq!(shorten("héllo", 2), "hé…");
         assert_eq!(shorten("hi", 2), "hi");
+    }
+
+    #[test]
+    fn places_in_a_line() {
+        let places: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111]
+            .into_iter()
+            .map(ordinal)
+            .collect();
+        assert_eq!(
+            places,
+            [
+                "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st",
+                "111th"
+            ]
+        );
     }
 }

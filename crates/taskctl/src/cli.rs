@@ -139,14 +139,15 @@ pub struct FollowUpArgs {
 
 #[derive(Debug, Args)]
 pub struct AgentArgs {
-    /// Agent output format.
-    #[arg(long, default_value = "stream-json", value_parser = parse_format)]
-    pub format: OutputFormat,
+    /// Agent output format: stream-json or text [default: as in Tasktray's Settings,
+    /// stream-json unless changed there].
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    pub format: Option<OutputFormat>,
     /// Agent permission mode: default (ask before tools that need permission), acceptEdits,
     /// auto, dontAsk, manual, plan, or bypassPermissions (runs anything without asking:
-    /// dangerous).
-    #[arg(long, default_value = "default", value_parser = parse_mode)]
-    pub permission_mode: PermissionMode,
+    /// dangerous) [default: as in Tasktray's Settings, "default" unless changed there].
+    #[arg(long, value_name = "MODE", value_parser = parse_mode)]
+    pub permission_mode: Option<PermissionMode>,
     /// Tools the agent may use without asking, e.g. `--allowed-tools "Read Grep Bash(git *)"`
     /// (space- or comma-separated; may be repeated).
     #[arg(long, value_name = "RULES")]
@@ -155,18 +156,21 @@ pub struct AgentArgs {
     /// one [default: ask when stdin is a terminal, else deny at once].
     #[arg(long, value_name = "HOW", value_enum)]
     pub approve: Option<Approve>,
-    /// Model to use [default: the agent's own].
+    /// Model to use [default: as in Tasktray's Settings, else the agent's own].
     #[arg(long)]
     pub model: Option<String>,
-    /// Keep the agent's session so the task can be followed up.
+    /// Keep the agent's session so the task can be followed up [default: as in Tasktray's
+    /// Settings].
     #[arg(long)]
     pub keep_session: bool,
-    /// Path to the claude binary [default: TASKTRAY_AGENT, then claude on PATH, then ~/.local/bin/claude].
+    /// Path to the claude binary [default: the one set in Tasktray's Settings, then
+    /// TASKTRAY_AGENT, then claude on PATH, then ~/.local/bin/claude].
     #[arg(long, value_name = "PATH")]
     pub agent: Option<PathBuf>,
-    /// Seconds between SIGTERM and SIGKILL when cancelling.
-    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
-    pub grace: f64,
+    /// Seconds between SIGTERM and SIGKILL when cancelling [default: as in Tasktray's
+    /// Settings, 5].
+    #[arg(long, value_name = "SECS")]
+    pub grace: Option<f64>,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -1,7 +1,9 @@
 //! How tasks and their output look in a terminal.
 
 use serde_json::Value;
-use supervisor::{procfs, transcript, Approval, OutputFormat, TaskRecord, TaskStatus};
+use supervisor::{
+    procfs, text, transcript, Approval, OutputFormat, TaskId, TaskRecord, TaskStatus,
+};
 
 /// Lines of a file's content shown in a question; the rest is counted.
 const SHOWN_CONTENT_LINES: usize = 20;
@@ -25,7 +27,8 @@ pub use supervisor::text::duration;
 /// interrupted (the next app start records it so).
 pub fn shown_status(task: &TaskRecord) -> TaskStatus {
     let owner_gone = task.owner.is_some_and(|o| !procfs::is_alive(o));
-    if task.status.is_active() && owner_gone {
+    // A queued task of a host that is gone still waits: the next host starts it.
+    if task.status.is_running() && owner_gone {
         TaskStatus::Interrupted
     } else {
         task.status
@@ -121,4 +124,16 @@ pub fn approval(approval: &Approval) -> Vec<String> {
         lines.push(format!("  touches {path}"));
     }
     lines
+}
+
+/// What `run` says of a task that was queued: its place and what it waits for.
+pub fn queued_note(id: TaskId, place: usize, after: Option<TaskId>) -> String {
+    let waits_for = match after {
+        Some(other) => format!("it starts when task {other} in this folder ends"),
+        None => "it starts when fewer tasks run (the limit is in Tasktray's Settings)".to_owned(),
+    };
+    format!(
+        "⏸ task {id} is queued, {} in line: {waits_for}; Ctrl-C takes it out of the queue",
+        text::ordinal(place)
+    )
 }

@@ -268,3 +268,92 @@ async fn a_killed_taskctl_leaves_its_task_running_in_the_app() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_queue_waits_for_the_busy_project_then_runs_in_the_app() {
+    bounded(async {
+        let app = App::start(true);
+        let busy = app.spawn("p", "fake: say ready; wait-message");
+        let project = app.project("p");
+        let project = project.to_str().expect("UTF-8 path");
+        // Without --queue a busy folder is refused, naming the task that holds it.
+        let refused = app
+            .taskctl(&["run", "-d", project, "fake: say refused"])
+            .await;
+        assert_ne!(refused.status.code(), Some(0));
+        assert!(
+            text(&refused.stderr).contains(&format!("task {busy} is already running")),
+            "{}",
+            text(&refused.stderr)
+        );
+
+        let queued = app
+            .command()
+            .args(["run", "--queue", "-d", project, "fake: say after the queue"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("taskctl run --queue");
+        assert!(
+            wait_until_async(PATIENCE, || app.sup.queue().len() == 1).await,
+            "the task is queued in the app"
+        );
+        let id = app.sup.queue()[0];
+        assert_eq!(app.sup.get(id).expect("task").status, TaskStatus::Queued);
+        app.sup.send(busy, "go on").expect("release the busy task");
+
+        let out = queued.wait_with_output().await.expect("taskctl ends");
+        let said = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{said}");
+        assert!(
+            said.contains(&format!(
+                "task {id} is queued, 1st in line: it starts when task {busy} in this folder ends"
+            )),
+            "{said}"
+        );
+        assert!(said.contains(&format!("▶ task {id} starts")), "{said}");
+        assert!(
+            text(&out.stdout).contains("after the queue"),
+            "{}",
+            text(&out.stdout)
+        );
+        let done = app.sup.get(id).expect("task");
+        assert_eq!(done.status, TaskStatus::Completed);
+        assert!(done.started_at_ms >= app.sup.get(busy).expect("busy").finished_at_ms);
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_takes_a_queued_task_out_of_the_apps_queue() {
+    bounded(async {
+        let app = App::start(true);
+        let busy = app.spawn("p", "fake: say ready; wait-message");
+        let project = app.project("p");
+        let child = app
+            .command()
+            .args([
+                "run",
+                "--queue",
+                "-d",
+                project.to_str().expect("UTF-8"),
+                "fake: say never",
+            ])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("taskctl run --queue");
+        assert!(wait_until_async(PATIENCE, || app.sup.queue().len() == 1).await);
+        let id = app.sup.queue()[0];
+        let pid = nix::unistd::Pid::from_raw(child.id().expect("pid") as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+        let out = child.wait_with_output().await.expect("taskctl ends");
+        assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+        let record = app.sup.get(id).expect("task");
+        assert_eq!(record.status, TaskStatus::Cancelled);
+        assert_eq!(record.started_at_ms, None, "it never ran");
+        assert!(app.sup.runs(busy), "the running task goes on");
+        app.stop().await;
+    })
+    .await;
+}

@@ -101,6 +101,63 @@ fn run_prints_the_live_transcript_and_records_the_task() {
 }
 
 #[test]
+fn a_local_run_uses_the_saved_settings_and_the_command_line_overrides_them() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.project("p");
+    let mut settings = supervisor::Settings {
+        // Found only through Settings: TASKTRAY_AGENT is unset below.
+        agent_path: Some(workspace_bin("fake-claude").display().to_string()),
+        default_permission_mode: supervisor::PermissionMode::AcceptEdits,
+        allowed_tools: "Read Grep".into(),
+        ..supervisor::Settings::default()
+    };
+    std::fs::create_dir_all(sandbox.data_dir()).expect("data dir");
+    settings
+        .save(&supervisor::Settings::path(&sandbox.data_dir()))
+        .expect("save settings");
+    let run = |extra: &[&str]| {
+        output_of(
+            taskctl(&sandbox)
+                .env_remove("TASKTRAY_AGENT")
+                .args(["run", "--local", "--dir"])
+                .arg(&project)
+                .args(extra)
+                .arg("fake: say with settings"),
+        )
+    };
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("with settings"));
+    let show = output_of(taskctl(&sandbox).args(["show", "1", "--json"]));
+    let record: serde_json::Value = serde_json::from_slice(&show.stdout).expect("JSON");
+    assert_eq!(record["options"]["permission_mode"], "acceptEdits");
+    assert_eq!(
+        record["options"]["allowed_tools"],
+        serde_json::json!(["Read", "Grep"])
+    );
+
+    let out = run(&["--permission-mode", "plan", "--format", "text"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let show = output_of(taskctl(&sandbox).args(["show", "2", "--json"]));
+    let record: serde_json::Value = serde_json::from_slice(&show.stdout).expect("JSON");
+    assert_eq!(record["options"]["permission_mode"], "plan");
+    assert_eq!(record["options"]["format"], "text");
+
+    // A wrong path saved in Settings is what the error names.
+    settings.agent_path = Some(sandbox.path().join("no-claude").display().to_string());
+    settings
+        .save(&supervisor::Settings::path(&sandbox.data_dir()))
+        .expect("save settings");
+    let out = run(&[]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stderr).contains("no-claude"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn exit_codes_say_how_it_ended() {
     let sandbox = Sandbox::new();
     let project = sandbox.project("p");

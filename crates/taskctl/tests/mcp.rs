@@ -340,3 +340,35 @@ async fn without_the_app_the_tools_say_so() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_task_queues_in_a_busy_folder_when_asked() {
+    bounded(async {
+        let app = App::start(true);
+        let mut mcp = app.mcp().await;
+        let project = app.sandbox.project("p");
+        let busy = app.spawn("p", "fake: say ready; wait-message");
+        let start = |queue: Option<bool>| {
+            let mut args = json!({"prompt": "fake: say queued work", "project_dir": project});
+            if let Some(queue) = queue {
+                args["queue"] = json!(queue);
+            }
+            args
+        };
+        let (refused, is_error) = mcp.call("start_task", start(None)).await;
+        assert!(is_error, "{refused}");
+        assert!(refused.contains(&format!("task {busy}")), "{refused}");
+
+        let queued = json_of(&mcp.ok("start_task", start(Some(true))).await);
+        assert_eq!(queued["status"], "queued", "{queued}");
+        let id = task_id(&queued);
+        let listed = json_of(&mcp.ok("list_tasks", json!({"status": "queued"})).await);
+        assert_eq!(listed["tasks"][0]["id"], json!(id.0), "{listed}");
+
+        app.sup.send(busy, "go on").expect("release");
+        wait_status(&app, id, TaskStatus::Completed).await;
+        mcp.close().await;
+        app.stop().await;
+    })
+    .await;
+}

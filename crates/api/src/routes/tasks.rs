@@ -19,16 +19,6 @@ use crate::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 type Created = (StatusCode, [(HeaderName, String); 1], Json<TaskRecord>);
 
 /// Every status a task can have, for `?status=` and its error message.
-const STATUSES: [TaskStatus; 7] = [
-    TaskStatus::Pending,
-    TaskStatus::Running,
-    TaskStatus::Waiting,
-    TaskStatus::Completed,
-    TaskStatus::Failed,
-    TaskStatus::Cancelled,
-    TaskStatus::Interrupted,
-];
-
 fn created(record: TaskRecord) -> Created {
     let location = format!("/v1/tasks/{}", record.id);
     (
@@ -48,14 +38,16 @@ pub(super) fn record(state: &AppState, id: TaskId) -> Result<TaskRecord, ApiErro
 
 /// Start a task.
 ///
-/// It runs in the background; the response is its first record.
+/// It runs in the background; the response is its first record. Its status is `queued` when
+/// it waits for its turn: over the running limit (Settings), or with `queue` while its project
+/// is busy. A queued task starts by itself.
 #[utoipa::path(post, path = "/v1/tasks", tag = "tasks", operation_id = "spawnTask",
     request_body = SpawnRequest,
     responses(
-        (status = 201, description = "Started", body = TaskRecord,
+        (status = 201, description = "Started or queued", body = TaskRecord,
             headers(("Location" = String, description = "The task's URL"))),
         (status = 400, description = "Invalid prompt or project folder, or malformed JSON", body = ApiError),
-        (status = 409, description = "ProjectBusy: a task runs in that folder (`task_id`)", body = ApiError),
+        (status = 409, description = "ProjectBusy: a task runs in that folder (`task_id`) and `queue` is not set", body = ApiError),
         (status = 413, description = "The body is too large", body = ApiError),
         (status = 500, description = "AgentNotFound, Io", body = ApiError),
         (status = 503, description = "ShuttingDown", body = ApiError)))]
@@ -111,11 +103,11 @@ fn parse_statuses(list: Option<&str>) -> Result<Vec<TaskStatus>, ApiError> {
     names
         .filter(|name| !name.is_empty())
         .map(|name| {
-            STATUSES
+            TaskStatus::ALL
                 .into_iter()
                 .find(|s| s.as_str() == name)
                 .ok_or_else(|| {
-                    let known: Vec<&str> = STATUSES.iter().map(|s| s.as_str()).collect();
+                    let known: Vec<&str> = TaskStatus::ALL.iter().map(|s| s.as_str()).collect();
                     ApiError::bad_request(
                         "InvalidQuery",
                         format!("unknown status {name:?} (use {})", known.join(", ")),

@@ -302,3 +302,54 @@ async fn delete_removes_a_finished_task_and_refuses_a_running_one() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_queued_through_the_api_waits_is_listed_and_is_cancelled_or_started() {
+    bounded(async {
+        let h = Harness::start();
+        let project = h.project("p");
+        let busy = h
+            .spawn(&project, "fake: say ready; wait-message", json!({}))
+            .await;
+        let body = |queue: bool| {
+            json!({"prompt": "fake: say queued", "project_dir": project, "queue": queue})
+        };
+        let refused = h.client.post("/v1/tasks", &body(false)).await;
+        assert_eq!(refused.expect_error(409, "ProjectBusy")["task_id"], busy);
+
+        let first = h.client.post("/v1/tasks", &body(true)).await.expect(201);
+        assert_eq!(first["status"], "queued");
+        let second = h.client.post("/v1/tasks", &body(true)).await.expect(201);
+        let [first, second] = [&first, &second].map(|t| t["id"].as_u64().expect("id"));
+        let listed = h.client.get("/v1/tasks?status=queued").await.expect(200);
+        let ids: Vec<u64> = listed["tasks"]
+            .as_array()
+            .expect("tasks")
+            .iter()
+            .filter_map(|t| t["id"].as_u64())
+            .collect();
+        assert_eq!(ids, vec![second, first], "newest first, as every list");
+        // A queued task takes no message yet.
+        h.client
+            .post(&format!("/v1/tasks/{first}/messages"), &json!({"message": "hi"}))
+            .await
+            .expect_error(409, "TaskQueued");
+
+        // Cancelled before it starts; the other one starts when the folder frees.
+        h.client
+            .post(&format!("/v1/tasks/{second}/cancel"), &json!({}))
+            .await
+            .expect(202);
+        let cancelled = h.wait(second).await;
+        assert_eq!(cancelled["status"], "cancelled");
+        assert_eq!(cancelled["started_at_ms"], Value::Null);
+        h.wait_for_output(busy, "ready").await;
+        h.client
+            .post(&format!("/v1/tasks/{busy}/messages"), &json!({"message": "go on"}))
+            .await
+            .expect(202);
+        assert_eq!(h.wait(first).await["status"], "completed");
+        h.finish().await;
+    })
+    .await;
+}

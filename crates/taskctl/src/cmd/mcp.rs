@@ -19,7 +19,7 @@ const INSTRUCTIONS: &str = "Tasktray is a Linux tray app that runs Claude Code t
 AI coding agent working on a prompt in a project folder) in the background. These tools start \
 such tasks, follow them, read their output, send them messages, answer their permission \
 requests and cancel them. They need the Tasktray app to be running. A task's status is one of \
-pending, running, waiting (it asks for permission: see list_approvals and answer_approval), \
+queued (it waits for its turn and starts by itself), pending, running, waiting (it asks for permission: see list_approvals and answer_approval), \
 completed, failed, cancelled or interrupted.";
 
 /// Readable output lines `task_output` returns unless told otherwise.
@@ -93,12 +93,16 @@ struct StartTask {
     /// questions then wait in list_approvals].
     #[serde(default)]
     permission_mode: Option<PermissionMode>,
+    /// If the folder is busy, queue the task to start when it frees instead of failing
+    /// [default: false]. Over Tasktray's running limit a task is queued either way.
+    #[serde(default)]
+    queue: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct ListTasks {
     /// Only tasks with these statuses, comma-separated, e.g. "running,waiting". Statuses:
-    /// pending, running, waiting, completed, failed, cancelled, interrupted.
+    /// queued, pending, running, waiting, completed, failed, cancelled, interrupted.
     #[serde(default)]
     status: Option<String>,
     /// At most this many tasks, newest first.
@@ -159,10 +163,11 @@ impl Tasktray {
     #[tool(
         description = "Start a new background task in Tasktray (a Linux tray app that runs \
 Claude Code agents in the background): a Claude Code agent works on `prompt` in the project \
-folder `project_dir` while you do other things. Returns the new task's id and status (usually \
-pending or running). Follow it with get_task and task_output; if it asks for permission (status \
-waiting), answer with list_approvals and answer_approval. Only one task runs in a folder at a \
-time: a busy folder is an error that names the task holding it."
+folder `project_dir` while you do other things. Returns the new task's id and status (pending \
+or running; queued when it waits for its turn, then it starts by itself). Follow it with \
+get_task and task_output; if it asks for permission (status waiting), answer with \
+list_approvals and answer_approval. Only one task runs in a folder at a time: a busy folder is \
+an error that names the task holding it, unless `queue` is true."
     )]
     async fn start_task(&self, Parameters(args): Parameters<StartTask>) -> CallToolResult {
         let mut options = serde_json::Map::new();
@@ -174,6 +179,7 @@ time: a busy folder is an error that names the task holding it."
             "prompt": args.prompt,
             "project_dir": args.project_dir,
             "options": options,
+            "queue": args.queue.unwrap_or(false),
         });
         reply(self.client.post("/v1/tasks", &body).await.map(|task| {
             json!({
@@ -188,8 +194,8 @@ time: a busy folder is an error that names the task holding it."
     #[tool(
         description = "List the tasks of Tasktray (a Linux tray app that runs Claude Code \
 agents in the background), newest first. Returns JSON `{tasks, next_cursor}`: each task has its \
-id, name, prompt, project_dir, status (pending, running, waiting, completed, failed, cancelled, \
-interrupted), times in ms since the epoch, and once it ended its result. Use it to find a \
+id, name, prompt, project_dir, status (queued, pending, running, waiting, completed, failed, \
+cancelled, interrupted), times in ms since the epoch, and once it ended its result. Use it to find a \
 task's id or to see what is running."
     )]
     async fn list_tasks(&self, Parameters(args): Parameters<ListTasks>) -> CallToolResult {
@@ -210,7 +216,7 @@ task's id or to see what is running."
 
     #[tool(
         description = "Get one task of Tasktray (a Linux tray app that runs Claude Code agents \
-in the background). Returns the task as JSON: its status (pending, running, waiting for a \
+in the background). Returns the task as JSON: its status (queued, pending, running, waiting for a \
 permission answer, completed, failed, cancelled, interrupted), prompt, project_dir, times, and \
 once it ended its `result` (the agent's final answer in `result.text`, and the cost) or why it \
 failed (`failure`). Use it to check whether a task has finished and how."

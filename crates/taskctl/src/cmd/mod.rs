@@ -18,7 +18,9 @@ mod wait;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use supervisor::{AgentSearch, History, ShimProgram, Supervisor, SupervisorConfig, TaskId};
+use supervisor::{
+    AgentSearch, History, Settings, ShimProgram, Supervisor, SupervisorConfig, TaskId,
+};
 
 use crate::cli::{Cli, Command};
 use crate::paths;
@@ -69,15 +71,24 @@ fn parse_id(raw: &str) -> Result<TaskId, String> {
         .map_err(|_| format!("{raw:?} is not a task id (a number, as `taskctl list` shows)"))
 }
 
-/// A supervisor on `runtime` for a `run` or `follow-up`, with this binary as the shim.
+/// A supervisor on `runtime` for a `run` or `follow-up`, with this binary as the shim, run
+/// with the saved `settings` (the agent, the bounds, the running limit) and what the command
+/// line overrides.
 fn supervisor(
+    settings: &Settings,
     agent: Option<PathBuf>,
-    grace: Duration,
+    grace: Option<f64>,
     runtime: &tokio::runtime::Runtime,
 ) -> Result<Supervisor, String> {
     let shim =
         ShimProgram::current_exe().map_err(|e| format!("cannot find the taskctl binary: {e}"))?;
-    let mut config = SupervisorConfig::new(paths::data_dir()?, AgentSearch::from_env(agent), shim);
-    config.grace = grace;
+    let mut config = SupervisorConfig::new(paths::data_dir()?, AgentSearch::from_env(None), shim);
+    settings.apply(&mut config);
+    if let Some(agent) = agent {
+        config.agent.explicit = Some(agent);
+    }
+    if let Some(grace) = grace {
+        config.grace = Duration::from_secs_f64(grace);
+    }
     Supervisor::start(config, runtime.handle().clone()).map_err(|e| e.to_string())
 }

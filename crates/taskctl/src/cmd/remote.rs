@@ -21,6 +21,8 @@ pub(super) async fn run(
     approve: Option<Approve>,
     detach: bool,
 ) -> Result<i32, String> {
+    // Listening before the spawn, so a Ctrl-C from here on cancels the task.
+    let signals = Signals::new()?;
     // Subscribed before the spawn, so not even the first line can be missed.
     let events = match detach {
         true => None,
@@ -52,8 +54,35 @@ pub(super) async fn run(
             request.project_dir.display(),
             request.options.format.as_str()
         );
+        if created["status"] == "queued" {
+            say!("{}", queued_note(client, id, &created).await);
+        }
     }
-    follow_stream(client, id, request.options.format, events, output, approve).await
+    follow_stream(
+        client,
+        id,
+        request.options.format,
+        events,
+        signals,
+        output,
+        approve,
+    )
+    .await
+}
+
+/// Ctrl-C and SIGTERM, listened to from the moment a command may own a task.
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Result<Self, String> {
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt()).map_err(|e| e.to_string())?,
+            terminate: signal(SignalKind::terminate()).map_err(|e| e.to_string())?,
+        })
+    }
 }
 
 /// Follows a task of the app from where it is now: the output it still holds, then live.
@@ -63,6 +92,7 @@ pub(super) async fn follow(
     output: OutputArgs,
     approve: Option<Approve>,
 ) -> Result<i32, String> {
+    let signals = Signals::new()?;
     let events = client
         .events(&format!("/v1/events?task={id}"))
         .await
@@ -73,7 +103,7 @@ pub(super) async fn follow(
         .map_err(|e| e.to_string())?;
     let format: OutputFormat =
         serde_json::from_value(task["options"]["format"].clone()).unwrap_or_default();
-    follow_stream(client, id, format, events, output, approve).await
+    follow_stream(client, id, format, events, signals, output, approve).await
 }
 
 async fn follow_stream(
@@ -81,11 +111,14 @@ async fn follow_stream(
     id: TaskId,
     format: OutputFormat,
     mut events: EventStream,
+    signals: Signals,
     output: OutputArgs,
     approve: Option<Approve>,
 ) -> Result<i32, String> {
-    let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
-    let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let Signals {
+        mut interrupt,
+        mut terminate,
+    } = signals;
     let mut approver = Approver::new(approve);
     let mut printer = Printer::new(format, output, approver.asks_here());
     // What happened before the subscription: the output still held, the questions open.
@@ -135,6 +168,9 @@ async fn follow_stream(
                                 approver.resolved(request, outcome);
                             }
                         }
+                        "statusChanged" if event.data["status"] == "pending" && !output.json => {
+                            say!("▶ task {id} starts");
+                        }
                         name => {
                             printer.json(&event.data);
                             finished = matches!(name, "completed" | "failed" | "cancelled" | "removed");
@@ -160,6 +196,32 @@ async fn follow_stream(
         say!("{}", render::summary(&done, super::list::now_ms()));
     }
     Ok(super::wait::exit_code(&done))
+}
+
+/// Where a queued task stands in the app's queue, and what it waits for.
+async fn queued_note(client: &Client, id: TaskId, task: &Value) -> String {
+    let listed =
+        |page: &Value| -> Vec<Value> { page["tasks"].as_array().cloned().unwrap_or_default() };
+    let queued = client
+        .get("/v1/tasks?status=queued&limit=1000")
+        .await
+        .map(|p| listed(&p))
+        .unwrap_or_default();
+    let place = 1 + queued
+        .iter()
+        .filter(|t| t["id"].as_u64().is_some_and(|q| q < id.0))
+        .count();
+    let running = client
+        .get("/v1/tasks?status=pending,running,waiting&limit=1000")
+        .await
+        .map(|p| listed(&p))
+        .unwrap_or_default();
+    let after = running
+        .iter()
+        .find(|t| t["project_dir"] == task["project_dir"])
+        .and_then(|t| t["id"].as_u64())
+        .map(TaskId);
+    render::queued_note(id, place, after)
 }
 
 /// The output the app still holds of the task.

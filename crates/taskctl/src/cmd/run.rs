@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::time::Duration;
 
-use supervisor::{Event, SpawnRequest, Supervisor, TaskId, TaskOptions, TaskStatus};
+use supervisor::{Event, Settings, SpawnRequest, Supervisor, TaskId, TaskOptions, TaskStatus};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -21,24 +21,44 @@ pub fn run(args: RunArgs) -> Result<i32, String> {
             std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?
         }
     };
-    if !args.agent.grace.is_finite() || args.agent.grace < 0.0 {
+    if let Some(grace) = args.agent.grace.filter(|g| !g.is_finite() || *g < 0.0) {
+        return Err(format!("--grace must be a number of seconds, got {grace}"));
+    }
+    let runtime = runtime()?;
+    let client = tasktray_api::client::Client::for_user();
+    // The app's settings when it runs (it may keep its data elsewhere), else the saved ones.
+    let app_settings = match args.local {
+        true => None,
+        false => runtime
+            .block_on(client.get("/v1/settings"))
+            .ok()
+            .map(|v| serde_json::from_value::<Settings>(v).unwrap_or_default()),
+    };
+    if app_settings.is_none() && args.detach {
         return Err(format!(
-            "--grace must be a number of seconds, got {}",
-            args.agent.grace
+            "--detach needs Tasktray running (nothing answers on {}); without it a task \
+             lives as long as `taskctl run`",
+            client.path().display()
         ));
     }
-    let request = SpawnRequest {
+    let settings = match &app_settings {
+        Some(settings) => settings.clone(),
+        None => Settings::load(&Settings::path(&paths::data_dir()?)),
+    };
+    let agent = &args.agent;
+    let mut request = SpawnRequest {
         name: args.name.unwrap_or_default(),
         prompt,
         project_dir,
         options: TaskOptions {
-            format: args.agent.format,
-            permission_mode: args.agent.permission_mode,
-            model: args.agent.model,
-            keep_session: args.agent.keep_session,
+            format: agent.format.unwrap_or(settings.default_format),
+            permission_mode: agent
+                .permission_mode
+                .unwrap_or(settings.default_permission_mode),
+            model: agent.model.clone().or(settings.default_model.clone()),
+            keep_session: agent.keep_session || settings.keep_session_by_default,
             resume: None,
-            allowed_tools: args
-                .agent
+            allowed_tools: agent
                 .allowed_tools
                 .iter()
                 .flat_map(|v| supervisor::tool_rules(v))
@@ -47,33 +67,19 @@ pub fn run(args: RunArgs) -> Result<i32, String> {
         follow_up_of: None,
         queue: args.queue,
     };
-    let approve = args.agent.approve;
-    let runtime = runtime()?;
-    if !args.local {
-        let client = tasktray_api::client::Client::for_user();
-        let app_runs = runtime.block_on(client.get("/v1/version")).is_ok();
-        if app_runs {
-            return runtime.block_on(super::remote::run(
-                &client,
-                request,
-                args.agent.output,
-                approve,
-                args.detach,
-            ));
-        }
-        if args.detach {
-            return Err(format!(
-                "--detach needs Tasktray running (nothing answers on {}); without it a task \
-                 lives as long as `taskctl run`",
-                client.path().display()
-            ));
-        }
+    let approve = agent.approve;
+    if app_settings.is_some() {
+        // The app adds what its Settings always allow.
+        return runtime.block_on(super::remote::run(
+            &client,
+            request,
+            args.agent.output,
+            approve,
+            args.detach,
+        ));
     }
-    let sup = super::supervisor(
-        args.agent.agent,
-        Duration::from_secs_f64(args.agent.grace),
-        &runtime,
-    )?;
+    settings.prepare(&mut request);
+    let sup = super::supervisor(&settings, args.agent.agent, args.agent.grace, &runtime)?;
     runtime.block_on(foreground(
         &sup,
         |s| s.spawn(request),
@@ -86,7 +92,8 @@ pub fn follow_up(args: FollowUpArgs) -> Result<i32, String> {
     let prompt = read_prompt(args.prompt)?;
     let id = super::parse_id(&args.id)?;
     let runtime = runtime()?;
-    let sup = super::supervisor(args.agent, supervisor::DEFAULT_GRACE, &runtime)?;
+    let settings = Settings::load(&Settings::path(&paths::data_dir()?));
+    let sup = super::supervisor(&settings, args.agent, None, &runtime)?;
     runtime.block_on(foreground(
         &sup,
         |s| s.follow_up(id, prompt),
@@ -136,6 +143,19 @@ async fn foreground(
             format.as_str()
         );
     }
+    if record.status == TaskStatus::Queued && !output.json {
+        let place = sup
+            .queue()
+            .iter()
+            .position(|q| *q == id)
+            .map_or(1, |p| p + 1);
+        let after = sup
+            .running()
+            .into_iter()
+            .find(|t| t.status.is_running() && t.project_dir == record.project_dir)
+            .map(|t| t.id);
+        say!("{}", render::queued_note(id, place, after));
+    }
     let mut printer = Printer::new(format, output, approver.asks_here());
     let mut cancelling = false;
     // Resolves when the runner is done, even if (by a bug) it never sent a finish event.
@@ -159,6 +179,9 @@ async fn foreground(
                         }
                         Event::ApprovalResolved { request_id, outcome, .. } => {
                             approver.resolved(&request_id, outcome);
+                        }
+                        Event::StatusChanged { status: TaskStatus::Pending, .. } if !output.json => {
+                            say!("▶ task {id} starts");
                         }
                         _ => {}
                     }
