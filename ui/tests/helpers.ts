@@ -45,6 +45,7 @@ export const SETTINGS: Settings = {
   grace_secs: 5,
   approval_timeout_mins: 30,
   allowed_tools: 'Read Grep',
+  max_running: 4,
 };
 
 export function textLine(seq: number, text = `line ${seq}`): LineView {

@@ -77,6 +77,7 @@ describe('launch form', () => {
         project_dir: '/home/u/code/proj',
         options: { format: 'text', permission_mode: 'acceptEdits', model: 'opus', keep_session: true, resume: null, allowed_tools: [] },
         follow_up_of: null,
+        queue: false,
       } satisfies SpawnRequest,
     });
     // Back from the new task skips the (now empty) form.

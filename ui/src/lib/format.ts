@@ -38,15 +38,50 @@ export function formatTimestamp(ms: number, now: number = Date.now()): string {
   return `${d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })} ${time}`;
 }
 
-/** The task has not ended: it waits to start, runs, or waits for the user. */
+/** The task has not ended: it is queued, starts, runs, or waits for the user. */
 export function isActive(status: TaskStatus): boolean {
+  return status === 'queued' || isRunning(status);
+}
+
+/** The task has left the queue and not ended: it starts, runs, or waits for the user. It holds
+ * its project and counts against the running limit; a queued task does neither. */
+export function isRunning(status: TaskStatus): boolean {
   return status === 'pending' || status === 'running' || status === 'waiting';
+}
+
+/** A task that ended without ever starting: cancelled while it was queued. */
+export function neverStarted(task: TaskRecord): boolean {
+  return task.status === 'cancelled' && task.started_at_ms === null;
 }
 
 /** Wall time from start (or creation) to finish, or to `now` while the task runs. */
 export function taskDuration(task: TaskRecord, now: number): number {
   const start = task.started_at_ms ?? task.created_at_ms;
   return (task.finished_at_ms ?? now) - start;
+}
+
+/** How long ago, coarsely: `just now`, `5 min ago`, `2 h ago`, `3 days ago`. */
+export function formatAgo(ms: number, now: number): string {
+  const min = Math.floor(Math.max(0, now - ms) / 60_000);
+  if (min < 1) return 'just now';
+  if (min < 60) return `${min} min ago`;
+  const h = Math.floor(min / 60);
+  if (h < 24) return `${h} h ago`;
+  const d = Math.floor(h / 24);
+  return `${d} day${d === 1 ? '' : 's'} ago`;
+}
+
+/** 1st, 2nd, 3rd, 4th, …, 11th, 12th, 13th, 21st: a place in the queue. */
+export function ordinal(n: number): string {
+  const ten = n % 10;
+  const hundred = n % 100;
+  const suffix = hundred >= 11 && hundred <= 13 ? 'th' : ten === 1 ? 'st' : ten === 2 ? 'nd' : ten === 3 ? 'rd' : 'th';
+  return `${n}${suffix}`;
+}
+
+/** A queued task's place, as its badge shows it: `1st in line`. */
+export function formatPlace(place: number): string {
+  return `${ordinal(place)} in line`;
 }
 
 const SIGNALS: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM' };
@@ -63,6 +98,7 @@ export function taskCost(task: TaskRecord): number | null {
 }
 
 export const STATUS_LABEL: Record<TaskStatus, string> = {
+  queued: 'Queued',
   pending: 'Pending',
   running: 'Running',
   waiting: 'Waiting for you',
@@ -74,6 +110,7 @@ export const STATUS_LABEL: Record<TaskStatus, string> = {
 
 /** A text symbol per status, so status never depends on colour alone. */
 export const STATUS_ICON: Record<TaskStatus, string> = {
+  queued: '◷',
   pending: '○',
   running: '●',
   waiting: '?',

@@ -6,7 +6,7 @@ import type { IpcError, Navigate, TaskId } from '../bindings';
 import * as ipc from '../ipc';
 import { sentence, untagged } from '../text';
 import { ApprovalStore } from './approvals.svelte';
-import { Clock } from './clock.svelte';
+import { Clock, SLOW_TICK_MS, TICK_MS } from './clock.svelte';
 import { LaunchForm } from './launch.svelte';
 import { Router } from './router.svelte';
 import { SettingsStore } from './settings.svelte';
@@ -79,7 +79,7 @@ export class AppState {
         void this.tasks.refreshOne(n.id);
         break;
       case 'confirmQuit':
-        this.router.go({ view: 'confirmQuit', tasks: n.tasks });
+        this.router.go({ view: 'confirmQuit', tasks: n.tasks, queued: n.queued ?? 0 });
         void this.tasks.refresh();
         break;
       default:
@@ -104,13 +104,19 @@ export class AppState {
 
   #onVisibility = (): void => {
     const visible = document.visibilityState === 'visible';
-    this.clock.run(visible && this.tasks.anyActive);
+    this.#runClock(visible);
     if (visible) void this.refreshAll();
   };
 
-  /** Keeps the clock ticking exactly while a running task is listed and the window shows. */
+  /** Keeps the clock ticking exactly while a running (or queued) task is listed and the window
+   * shows: every second for a running task's elapsed time, slowly for "queued 5 min ago". */
   syncClock(): void {
-    this.clock.run(this.tasks.anyActive && document.visibilityState !== 'hidden');
+    this.#runClock(document.visibilityState !== 'hidden');
+  }
+
+  #runClock(visible: boolean): void {
+    const running = this.tasks.anyRunning;
+    this.clock.run(visible && (running || this.tasks.queuedCount > 0), running ? TICK_MS : SLOW_TICK_MS);
   }
 }
 

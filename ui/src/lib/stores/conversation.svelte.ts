@@ -15,6 +15,8 @@ export function messageError(e: IpcError): string {
       return 'Write a message first.';
     case 'TaskNotRunning':
       return 'The task is no longer running.';
+    case 'TaskQueued':
+      return 'The task is queued and has not started: it takes messages once it runs.';
     case 'InputClosed':
       return 'The task is finishing and takes no more messages.';
     case 'NotTwoWay':

@@ -27,6 +27,9 @@ export class LaunchForm {
   permission_mode = $state<PermissionMode>('default');
   model = $state('');
   keep_session = $state(false);
+  /** Queue the task when another task runs in its folder, instead of refusing it. Kept for the
+   * next task, like the options. */
+  queue = $state(false);
 
   recent = $state<string[]>([]);
   errors = $state<FieldErrors>({});
@@ -95,8 +98,10 @@ export class LaunchForm {
     return Object.keys(errors).length === 0;
   }
 
-  /** Spawns the task; returns its id, or null with the errors shown. The draft is kept on error. */
-  async submit(): Promise<TaskId | null> {
+  /** Spawns the task; returns its id, or null with the errors shown. The draft is kept on error.
+   * `queue`: queue it if its folder is busy (the checkbox; "Queue it instead" forces it). Over
+   * the running limit the backend queues it either way. */
+  async submit(queue: boolean = this.queue): Promise<TaskId | null> {
     if (this.submitting) return null;
     this.busy = null;
     this.agentMissing = null;
@@ -117,6 +122,7 @@ export class LaunchForm {
           allowed_tools: [], // the backend adds the ones Settings always allows
         },
         follow_up_of: null,
+        queue,
       });
       this.clear();
       return id;

@@ -7,7 +7,7 @@ export type Route =
   | { view: 'task'; id: TaskId }
   | { view: 'new' }
   | { view: 'settings' }
-  | { view: 'confirmQuit'; tasks: TaskId[] };
+  | { view: 'confirmQuit'; tasks: TaskId[]; queued: number };
 
 const MAX_HISTORY = 50;
 

@@ -9,6 +9,8 @@ export const RING_LINES_MAX = 100_000;
 export const GRACE_MIN = 0.5;
 export const GRACE_MAX = 120;
 export const APPROVAL_TIMEOUT_MAX = 1440;
+/** Tasks running at once: 0 is no limit. */
+export const MAX_RUNNING_MAX = 1000;
 
 /** What a form shows before the backend answered (the core's defaults). */
 export const FALLBACK_SETTINGS: Settings = {
@@ -22,6 +24,7 @@ export const FALLBACK_SETTINGS: Settings = {
   grace_secs: 5,
   approval_timeout_mins: 30,
   allowed_tools: '',
+  max_running: 4,
 };
 
 export class SettingsStore {
@@ -41,8 +44,10 @@ export class SettingsStore {
 }
 
 const timeoutError = () => `Whole minutes, from 0 (no limit) to ${APPROVAL_TIMEOUT_MAX.toLocaleString('en')}.`;
+const maxRunningError = () => `A whole number, from 0 (no limit) to ${MAX_RUNNING_MAX.toLocaleString('en')}.`;
+const badMaxRunning = (n: number) => !Number.isInteger(n) || n < 0 || n > MAX_RUNNING_MAX;
 
-type Field = 'agent_path' | 'ring_lines' | 'grace_secs' | 'approval_timeout_mins';
+type Field = 'agent_path' | 'ring_lines' | 'grace_secs' | 'approval_timeout_mins' | 'max_running';
 
 /** The Settings view's draft. The number fields are null while empty. */
 export class SettingsForm {
@@ -56,6 +61,7 @@ export class SettingsForm {
   grace_secs = $state<number | null>(5);
   approval_timeout_mins = $state<number | null>(30);
   allowed_tools = $state('');
+  max_running = $state<number | null>(4);
 
   errors = $state<Partial<Record<Field, string>>>({});
   banner = $state<string | null>(null);
@@ -82,6 +88,7 @@ export class SettingsForm {
     this.grace_secs = s.grace_secs;
     this.approval_timeout_mins = s.approval_timeout_mins;
     this.allowed_tools = s.allowed_tools;
+    this.max_running = s.max_running;
   }
 
   /** Any edit hides "Saved" and the error of the edited field. */
@@ -98,6 +105,13 @@ export class SettingsForm {
       this.errors = { ...this.errors, approval_timeout_mins: timeoutError() };
   }
 
+  /** Checks the tasks running at once while it is typed, like the time to answer. */
+  checkMaxRunning(): void {
+    this.edited('max_running');
+    const n = this.max_running;
+    if (n !== null && badMaxRunning(n)) this.errors = { ...this.errors, max_running: maxRunningError() };
+  }
+
   /** The draft as Settings, or null with `errors` set. */
   validate(): Settings | null {
     const errors: Partial<Record<Field, string>> = {};
@@ -112,6 +126,8 @@ export class SettingsForm {
     const timeout = this.approval_timeout_mins ?? NaN;
     if (!Number.isInteger(timeout) || timeout < 0 || timeout > APPROVAL_TIMEOUT_MAX)
       errors.approval_timeout_mins = timeoutError();
+    const maxRunning = this.max_running ?? NaN;
+    if (badMaxRunning(maxRunning)) errors.max_running = maxRunningError();
     this.errors = errors;
     if (Object.keys(errors).length) return null;
     return {
@@ -125,6 +141,7 @@ export class SettingsForm {
       grace_secs: grace,
       approval_timeout_mins: timeout,
       allowed_tools: this.allowed_tools.trim(),
+      max_running: maxRunning,
     };
   }
 
@@ -142,6 +159,8 @@ export class SettingsForm {
     } catch (err) {
       const e = err as IpcError;
       if (e.code === 'AgentNotFound') this.errors = { ...this.errors, agent_path: sentence(e.message) };
+      else if (e.code === 'InvalidSettings' && /at once/i.test(e.message))
+        this.errors = { ...this.errors, max_running: sentence(e.message) };
       else this.banner = sentence(e.message);
       return false;
     } finally {

@@ -4,12 +4,33 @@
 
 import { SvelteMap } from 'svelte/reactivity';
 import type { Entry, IpcError, LineView, TaskChanged, TaskId, TaskRecord } from '../bindings';
-import { isActive } from '../format';
+import { isActive, isRunning } from '../format';
 import * as ipc from '../ipc';
 import { firstLine, stripAnsi, untagged } from '../text';
 
-/** `running` lists every task that has not ended, `waiting` those that wait for the user. */
-export type Filter = 'all' | 'running' | 'waiting' | 'finished';
+/** `running` lists the tasks that started and have not ended, `waiting` those that wait for the
+ * user, `queued` those that wait to start (in the order they start), `finished` the ended ones. */
+export type Filter = 'all' | 'running' | 'waiting' | 'queued' | 'finished';
+
+/** Why a queued task has not started: a task of its folder is ahead of it, the running limit is
+ * reached, or neither that this window can see (a folder held by another program, a moment
+ * before it starts). */
+export type QueueWait =
+  | { kind: 'project'; task: TaskRecord }
+  | { kind: 'limit'; max: number }
+  | { kind: 'turn' };
+
+/** A wait as a sentence (the task view links the task it names). */
+export function waitText(wait: QueueWait): string {
+  switch (wait.kind) {
+    case 'project':
+      return `Starts when task #${wait.task.id} in this folder ends.`;
+    case 'limit':
+      return wait.max === 1 ? 'Starts when no other task runs.' : `Starts when fewer than ${wait.max} tasks run.`;
+    case 'turn':
+      return 'Waiting for its turn.';
+  }
+}
 
 /** Most characters kept of a preview; the row shows one line with an ellipsis anyway. */
 const PREVIEW_CHARS = 240;
@@ -78,12 +99,23 @@ export class TaskStore {
         return this.tasks;
       case 'waiting':
         return this.tasks.filter((t) => t.status === 'waiting');
-      default:
-        return this.tasks.filter((t) => isActive(t.status) === (this.filter === 'running'));
+      case 'queued':
+        return this.queue;
+      case 'running':
+        return this.tasks.filter((t) => isRunning(t.status));
+      case 'finished':
+        return this.tasks.filter((t) => !isActive(t.status));
     }
   });
   waitingCount = $derived(this.tasks.filter((t) => t.status === 'waiting').length);
-  anyActive = $derived(this.tasks.some((t) => isActive(t.status)));
+  /** The queued tasks in the order they start: first in, first out, and ids only increase. */
+  queue = $derived(this.tasks.filter((t) => t.status === 'queued').sort((a, b) => a.id - b.id));
+  queuedCount = $derived(this.queue.length);
+  /** A task started and has not ended (queued ones do not count). */
+  anyRunning = $derived(this.tasks.some((t) => isRunning(t.status)));
+  runningCount = $derived(this.tasks.filter((t) => isRunning(t.status)).length);
+  /** Each queued task's place: 1 + the queued tasks with a smaller id. */
+  #places = $derived(new Map(this.queue.map((t, i) => [t.id, i + 1])));
 
   /** Per-task request generation: a slow, older answer never overwrites a newer one. */
   #generation = new Map<TaskId, number>();
@@ -91,6 +123,28 @@ export class TaskStore {
 
   get(id: TaskId): TaskRecord | undefined {
     return this.tasks.find((t) => t.id === id);
+  }
+
+  /** A queued task's place in the queue (1 starts next), or null when it is not queued. */
+  placeOf(id: TaskId): number | null {
+    return this.#places.get(id) ?? null;
+  }
+
+  /** What a queued task waits for. The task of its folder right ahead of it (queued before it,
+   * else the one that runs there) comes first; else the running limit (`maxRunning` from the
+   * settings, 0 or null: no limit), when as many tasks run. */
+  waitOf(task: TaskRecord, maxRunning: number | null): QueueWait {
+    let ahead: TaskRecord | undefined;
+    let holder: TaskRecord | undefined;
+    for (const t of this.tasks) {
+      if (t.id === task.id || t.project_dir !== task.project_dir) continue;
+      if (t.status === 'queued' && t.id < task.id && (!ahead || t.id > ahead.id)) ahead = t;
+      else if (isRunning(t.status)) holder ??= t;
+    }
+    const blocker = ahead ?? holder;
+    if (blocker) return { kind: 'project', task: blocker };
+    if (maxRunning && this.runningCount >= maxRunning) return { kind: 'limit', max: maxRunning };
+    return { kind: 'turn' };
   }
 
   async refresh(): Promise<void> {
