@@ -114,6 +114,7 @@ fn status_of(error: &Error) -> StatusCode {
         | Error::TaskRunning { .. }
         | Error::TaskNotRunning { .. }
         | Error::TaskQueued { .. }
+        | Error::TaskElsewhere { .. }
         | Error::NoSession { .. }
         | Error::NotTwoWay { .. }
         | Error::InputClosed { .. } => StatusCode::CONFLICT,

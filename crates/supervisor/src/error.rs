@@ -47,6 +47,11 @@ pub enum Error {
     #[error("task {id} is not running")]
     TaskNotRunning { id: TaskId },
 
+    #[error(
+        "task {id} is run by another program ({owner}), which alone can answer, message or stop it"
+    )]
+    TaskElsewhere { id: TaskId, owner: String },
+
     #[error("task {id} is queued and has not started yet; it takes messages once it runs")]
     TaskQueued { id: TaskId },
 
@@ -114,6 +119,7 @@ impl Error {
             Error::TaskRunning { .. } => "TaskRunning",
             Error::TaskNotRunning { .. } => "TaskNotRunning",
             Error::TaskQueued { .. } => "TaskQueued",
+            Error::TaskElsewhere { .. } => "TaskElsewhere",
             Error::InvalidSettings { .. } => "InvalidSettings",
             Error::NoSession { .. } => "NoSession",
             Error::ApprovalNotFound { .. } => "ApprovalNotFound",

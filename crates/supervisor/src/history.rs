@@ -123,6 +123,14 @@ impl History {
         Ok(id)
     }
 
+    /// The id the next task will get, as the counter says now (read without the lock: for
+    /// noticing tasks that other processes added, not for allocating).
+    pub fn peek_next_id(&self) -> Option<TaskId> {
+        let counter = self.root.join("next-id");
+        let stored = fs::read_to_string(counter).ok()?;
+        stored.trim().parse().ok().map(TaskId)
+    }
+
     fn max_existing_id(&self) -> u64 {
         fs::read_dir(self.root.join("tasks"))
             .map(|dir| {

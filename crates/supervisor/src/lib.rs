@@ -45,6 +45,7 @@ mod history;
 mod interact;
 mod lock;
 mod model;
+mod observe;
 pub mod procfs;
 mod protocol;
 mod queue;

@@ -58,6 +58,12 @@ pub fn is_alive(p: ProcessRef) -> bool {
     stat(p.pid).is_some_and(|s| s.start_ticks == p.start_ticks && s.state != b'Z')
 }
 
+/// The program name of a live process (`/proc/<pid>/comm`, at most 15 bytes).
+pub fn command_name(p: ProcessRef) -> Option<String> {
+    let name = fs::read_to_string(format!("/proc/{}/comm", p.pid)).ok()?;
+    is_alive(p).then(|| name.trim_end().to_owned())
+}
+
 fn all_pids() -> Vec<i32> {
     let Ok(dir) = fs::read_dir("/proc") else {
         return Vec::new();

@@ -138,6 +138,7 @@ impl Supervisor {
         let supervisor = Supervisor { inner };
         supervisor.recover();
         supervisor.start_queue();
+        supervisor.start_watching();
         Ok(supervisor)
     }
 
@@ -186,7 +187,7 @@ impl Supervisor {
             .is_some_and(|o| Some(o) != self.inner.me && procfs::is_alive(o))
     }
 
-    fn kill_leftovers(&self, record: &TaskRecord) {
+    pub(crate) fn kill_leftovers(&self, record: &TaskRecord) {
         if let Some(shim) = record.shim.filter(|s| procfs::is_alive(*s)) {
             procfs::signal_all(&[shim.pid], nix::sys::signal::Signal::SIGKILL);
         }
@@ -413,6 +414,12 @@ impl Supervisor {
         if self.cancel_queued(id)? {
             return Ok(());
         }
+        if let Some(owner) = self.taskctl_owner(id) {
+            // `taskctl run` cancels its task on SIGTERM, as on Ctrl-C.
+            tracing::info!("task {id}: asking taskctl (pid {}) to cancel it", owner.pid);
+            procfs::signal_all(&[owner.pid], nix::sys::signal::Signal::SIGTERM);
+            return Ok(());
+        }
         let live = self.live(id)?;
         live.cancel.cancel();
         Ok(())
@@ -444,8 +451,21 @@ impl Supervisor {
         match &slot.live {
             Some(_) if slot.record.status == TaskStatus::Queued => Err(Error::TaskQueued { id }),
             Some(live) if slot.record.status.is_active() => Ok(live.clone()),
+            None if slot.record.status.is_active() => Err(Error::TaskElsewhere {
+                id,
+                owner: owner_label(slot.record.owner),
+            }),
             _ => Err(Error::TaskNotRunning { id }),
         }
+    }
+
+    /// The `taskctl` process that runs task `id`, when another one does.
+    fn taskctl_owner(&self, id: TaskId) -> Option<ProcessRef> {
+        let record = self.get(id)?;
+        let owner = record.owner?;
+        let elsewhere =
+            record.status.is_running() && !self.runs(id) && Some(owner) != self.inner.me;
+        (elsewhere && procfs::command_name(owner).as_deref() == Some("taskctl")).then_some(owner)
     }
 
     /// Whether this supervisor runs task `id` (another host's task is only seen in the
@@ -494,7 +514,8 @@ impl Supervisor {
         let mut tasks = lock_tasks(&self.inner);
         for record in records {
             match tasks.get_mut(&record.id) {
-                Some(slot) if slot.live.is_some() => {}
+                // Ours, or another host's that runs: followed live (see `observe`).
+                Some(slot) if slot.live.is_some() || slot.record.status.is_active() => {}
                 Some(slot) => {
                     if slot.record != record {
                         slot.record = record;
@@ -782,6 +803,17 @@ fn canonical_project(path: &Path) -> Result<std::path::PathBuf> {
             path: path.to_path_buf(),
         }),
         Ok(_) => std::fs::canonicalize(path).map_err(|e| Error::io("resolve", path, e)),
+    }
+}
+
+/// How an error names the process that runs a task: `taskctl, pid 4242`.
+fn owner_label(owner: Option<ProcessRef>) -> String {
+    match owner {
+        Some(owner) => match procfs::command_name(owner) {
+            Some(name) => format!("{name}, pid {}", owner.pid),
+            None => format!("pid {}, which has ended", owner.pid),
+        },
+        None => "unknown".to_owned(),
     }
 }
 

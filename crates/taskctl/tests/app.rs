@@ -156,12 +156,21 @@ async fn run_hands_the_task_to_the_app_and_answers_its_questions() {
         assert_eq!(tasks.len(), 1, "{tasks:?}");
         assert_eq!(tasks[0].status, TaskStatus::Completed);
 
-        // --local keeps it in taskctl's own process: the app never hears of it.
+        // --local keeps it in taskctl's own process: the app follows it, not runs it.
         let local = app
             .taskctl(&["run", "--local", "--dir", dir, "fake: say local"])
             .await;
         assert_eq!(local.status.code(), Some(0), "{}", text(&local.stderr));
-        assert_eq!(app.sup.all().len(), 1);
+        let id = TaskId(tasks[0].id.0 + 1);
+        assert!(
+            wait_until_async(PATIENCE, || app
+                .sup
+                .get(id)
+                .is_some_and(|t| t.status == TaskStatus::Completed))
+            .await,
+            "the app sees taskctl's own task end"
+        );
+        assert!(!app.sup.runs(id));
         app.stop().await;
     })
     .await;

@@ -452,15 +452,90 @@ fn another_host_sees_a_running_task_without_interrupting_it_and_refresh_shows_it
     );
 
     assert!(wait_child(&mut child, TEST_TIMEOUT).success());
-    sup.refresh();
-    assert_eq!(
-        sup.get(TaskId(1)).expect("listed").status,
-        TaskStatus::Completed
-    );
+    // Followed live: no refresh needed for the end and the last line.
+    assert!(wait_until(TEST_TIMEOUT, || sup
+        .get(TaskId(1))
+        .is_some_and(|t| t.status == TaskStatus::Completed)));
     assert!(sup
         .output_text(TaskId(1))
         .expect("output")
         .contains("finished"));
+}
+
+#[test]
+fn another_host_follows_a_taskctl_task_live_cancels_it_and_sees_its_owner_die() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.project("p");
+    // The other host (the app) starts first: the task is one it has never seen.
+    let (runtime, sup) = another_host(&sandbox);
+    let mut events = sup.subscribe();
+    let start = |prompt: &str| {
+        taskctl(&sandbox)
+            .args(["run", "--local", "--dir"])
+            .arg(&project)
+            .arg(prompt)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn taskctl")
+    };
+    let mut child = start("fake: say started; sleep 1; say more; sleep 30");
+    let id = TaskId(1);
+    assert!(
+        wait_until(TEST_TIMEOUT, || sup
+            .output_text(id)
+            .is_ok_and(|t| t.contains("started"))),
+        "the task and its output show up live"
+    );
+    let said = runtime.block_on(tasktray_test_support::next_broadcast(
+        &mut events,
+        TEST_TIMEOUT,
+        |e| match e {
+            supervisor::Event::Output { task, lines } if *task == id => lines
+                .iter()
+                .find(|l| l.text.contains("more"))
+                .map(|l| l.seq),
+            _ => None,
+        },
+    ));
+    // Numbered as the owner numbered it: line `seq` of the log.
+    let log = sup.log_text(id).expect("log");
+    let line = log
+        .lines()
+        .nth(said as usize)
+        .expect("the line is in the log");
+    assert!(line.contains("more"), "{line}");
+    // Only its owner can talk to it: a clear error, not "not running".
+    let refused = sup.send(id, "hello").expect_err("owned by taskctl");
+    assert!(refused.to_string().contains("taskctl, pid"), "{refused}");
+    // Cancelling asks taskctl, which cancels as on Ctrl-C.
+    sup.request_cancel(id).expect("cancel through taskctl");
+    assert_eq!(wait_child(&mut child, TEST_TIMEOUT).code(), Some(130));
+    assert!(wait_until(TEST_TIMEOUT, || sup
+        .get(id)
+        .is_some_and(|t| t.status == TaskStatus::Cancelled)));
+    assert!(processes_with_env(supervisor::MARKER_ENV, &marker(&sup, id)).is_empty());
+
+    // An owner that dies leaves an interrupted task, nothing running.
+    let mut child = start("fake: say again; sleep 30");
+    let id = TaskId(2);
+    assert!(wait_until(TEST_TIMEOUT, || sup
+        .output_text(id)
+        .is_ok_and(|t| t.contains("again"))));
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).expect("SIGKILL taskctl");
+    let _ = wait_child(&mut child, TEST_TIMEOUT);
+    assert!(wait_until(TEST_TIMEOUT, || sup
+        .get(id)
+        .is_some_and(|t| t.status == TaskStatus::Interrupted)));
+    assert!(wait_until(TEST_TIMEOUT, || processes_with_env(
+        supervisor::MARKER_ENV,
+        &marker(&sup, id)
+    )
+    .is_empty()));
+}
+
+fn marker(sup: &Supervisor, id: TaskId) -> String {
+    sup.marker(id).to_str().expect("ASCII").to_owned()
 }
 
 #[test]
