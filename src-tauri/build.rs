@@ -22,6 +22,7 @@ fn main() {
         "recent_projects",
         "pick_folder",
         "quit_app",
+        "host_process",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new()

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use supervisor::{report, Approval, Decision, SpawnRequest, TaskId, TaskRecord};
+use supervisor::{report, Approval, Decision, ProcessRef, SpawnRequest, TaskId, TaskRecord};
 use tauri::{AppHandle, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 use tauri_plugin_dialog::DialogExt;
@@ -101,6 +101,13 @@ pub fn send_message(state: State<'_, AppState>, id: TaskId, message: String) -> 
 #[tauri::command]
 pub fn interrupt_task(state: State<'_, AppState>, id: TaskId) -> IpcResult<()> {
     Ok(state.supervisor.interrupt(id)?)
+}
+
+/// The app's own process, as a task's `owner` names it: a task whose owner differs is run by
+/// another program (`taskctl run --local`), which alone can answer or message it.
+#[tauri::command]
+pub fn host_process(state: State<'_, AppState>) -> Option<ProcessRef> {
+    state.supervisor.host()
 }
 
 #[tauri::command]

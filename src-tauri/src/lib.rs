@@ -79,6 +79,7 @@ pub fn run() {
             commands::recent_projects,
             commands::pick_folder,
             commands::quit_app,
+            commands::host_process,
         ])
         .setup(move |app| {
             setup(app, handle)?;

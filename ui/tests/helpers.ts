@@ -86,6 +86,7 @@ export function defaults(over: Record<string, Handler> = {}): Record<string, Han
     recent_projects: () => [],
     task_output: () => page([]),
     pending_approvals: () => [],
+    host_process: () => ({ pid: 100, start_ticks: 7 }),
     detect_agent: () => ({ path: '/usr/bin/claude', version: '2.1.332', error: null }),
     ...over,
   };

@@ -121,6 +121,22 @@ describe('task view', () => {
     await waitFor(() => expect(calledWith(calls, 'cancel_task')).toEqual([{ id: 5 }]));
   });
 
+  it('watches a task another program runs: no message box, a note saying where it is answered', async () => {
+    const theirs = task({ ...RUNNING, owner: { pid: 4242, start_ticks: 9 } });
+    const { calls } = await openTask(theirs, () => page([]), { cancel_task: () => null });
+    await waitFor(() => expect(screen.getByTestId('task-elsewhere').textContent).toContain('pid 4242'));
+    expect(screen.queryByTestId('message-box')).toBeNull();
+    await fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+    await waitFor(() => expect(calledWith(calls, 'cancel_task')).toEqual([{ id: 5 }]));
+  });
+
+  it('talks to a task this app runs', async () => {
+    const ours = task({ ...RUNNING, owner: { pid: 100, start_ticks: 7 } });
+    await openTask(ours, () => page([]));
+    await waitFor(() => expect(screen.getByTestId('message-box')).toBeTruthy());
+    expect(screen.queryByTestId('task-elsewhere')).toBeNull();
+  });
+
   it('follows up a finished task with a kept session, then opens the new task', async () => {
     const done = task({ id: 8, status: 'completed', session_id: 's-8', options: { format: 'stream-json', permission_mode: 'plan', model: null, keep_session: true, resume: null, allowed_tools: [] } });
     const { calls, app } = await openTask(done, () => page([]), { follow_up: () => 9 });

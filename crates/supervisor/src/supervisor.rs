@@ -682,6 +682,11 @@ impl Supervisor {
         self.inner.config()
     }
 
+    /// The process this supervisor runs in, as task records name their owner.
+    pub fn host(&self) -> Option<ProcessRef> {
+        self.inner.me
+    }
+
     /// The clock the supervisor stamps tasks with.
     pub fn now_ms(&self) -> u64 {
         self.inner.clock.now_ms()

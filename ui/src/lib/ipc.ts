@@ -11,6 +11,7 @@ import type {
   IpcError,
   Navigate,
   OutputPage,
+  ProcessRef,
   Settings,
   SpawnRequest,
   TaskChanged,
@@ -69,6 +70,8 @@ export const recentProjects = () => call<string[]>('recent_projects');
 export const pickFolder = () => call<string | null>('pick_folder');
 /** Cancels every task and exits (after the tray's Quit asked, see `confirmQuit`). */
 export const quitApp = () => call<null>('quit_app');
+/** The app's own process: a task whose `owner` differs is run by another program. */
+export const hostProcess = () => call<ProcessRef | null>('host_process');
 
 function on<T>(event: string, handler: (payload: T) => void): Promise<UnlistenFn> {
   return listen<T>(event, (e) => handler(e.payload));

@@ -2,7 +2,7 @@
 // everything when the window becomes visible again. Components get it from context.
 
 import { getContext, setContext } from 'svelte';
-import type { IpcError, Navigate, TaskId } from '../bindings';
+import type { IpcError, Navigate, ProcessRef, TaskId, TaskRecord } from '../bindings';
 import * as ipc from '../ipc';
 import { sentence, untagged } from '../text';
 import { ApprovalStore } from './approvals.svelte';
@@ -26,6 +26,8 @@ export class AppState {
   clock = new Clock();
   /** A banner for errors that belong to no field (and persistence failures). */
   notice = $state<Notice | null>(null);
+  /** The app's own process; tasks owned by another (`taskctl run --local`) are only watched. */
+  host = $state<ProcessRef | null>(null);
   /** The transcript of the open task view, which gets that task's output events. */
   transcript: Transcript | null = null;
 
@@ -61,7 +63,15 @@ export class AppState {
     }
     this.#unlisten = subs;
     document.addEventListener('visibilitychange', this.#onVisibility);
-    await Promise.all([this.tasks.refresh(), this.settings.load(), this.approvals.load()]);
+    await Promise.all([
+      this.tasks.refresh(),
+      this.settings.load(),
+      this.approvals.load(),
+      ipc.hostProcess().then(
+        (host) => (this.host = host),
+        () => (this.host = null),
+      ),
+    ]);
   }
 
   stop(): void {
@@ -90,6 +100,14 @@ export class AppState {
   /** Shows an error that belongs nowhere else. */
   fail(err: unknown): void {
     this.notice = { kind: 'error', message: sentence(untagged((err as IpcError).message ?? String(err))) };
+  }
+
+  /** Whether this app runs the task (so it can answer and message it), as opposed to another
+   * program that only shares the history with it. Unknown hosts count as this app. */
+  runsHere(task: TaskRecord): boolean {
+    const host = this.host;
+    if (!host || !task.owner) return true;
+    return task.owner.pid === host.pid && task.owner.start_ticks === host.start_ticks;
   }
 
   openTask(id: TaskId): void {
