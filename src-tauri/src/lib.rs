@@ -159,7 +159,11 @@ fn setup(
 /// Keeps the log writer flushing until the app ends.
 struct LogGuard(#[allow(dead_code)] tracing_appender::non_blocking::WorkerGuard);
 
-/// Logs to `<app log dir>/tasktray.log` (a tray app has no terminal) and to stderr.
+/// Log files kept: one a day, a week of them.
+const LOG_FILES_KEPT: usize = 7;
+
+/// Logs to `<app log dir>/tasktray.log.<date>` (a tray app has no terminal; a new file each
+/// day, the last [`LOG_FILES_KEPT`] kept, in a folder only the user can read) and to stderr.
 /// `TASKTRAY_LOG` sets the filter (default `info`).
 fn init_logging(dir: &std::path::Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     use tracing_subscriber::prelude::*;
@@ -172,9 +176,22 @@ fn init_logging(dir: &std::path::Path) -> Option<tracing_appender::non_blocking:
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .with_filter(filter());
-    let file = std::fs::create_dir_all(dir).ok().map(|()| {
-        let (writer, guard) =
-            tracing_appender::non_blocking(tracing_appender::rolling::never(dir, "tasktray.log"));
+    let private = || -> std::io::Result<tracing_appender::rolling::RollingFileAppender> {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        tracing_appender::rolling::Builder::new()
+            .rotation(tracing_appender::rolling::Rotation::DAILY)
+            .filename_prefix("tasktray.log")
+            .max_log_files(LOG_FILES_KEPT)
+            .build(dir)
+            .map_err(std::io::Error::other)
+    };
+    let file = private().ok().map(|appender| {
+        let (writer, guard) = tracing_appender::non_blocking(appender);
         (
             tracing_subscriber::fmt::layer()
                 .with_ansi(false)

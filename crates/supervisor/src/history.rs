@@ -12,6 +12,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
@@ -51,13 +52,13 @@ impl History {
             path: root.to_path_buf(),
             source,
         };
-        fs::create_dir_all(root).map_err(unusable)?;
+        private_dir(root).map_err(unusable)?;
         // One canonical spelling, so every process derives the same markers and lock names.
         let history = History {
             root: fs::canonicalize(root).map_err(unusable)?,
         };
         for dir in [history.root.join("tasks"), history.root.join("locks")] {
-            fs::create_dir_all(&dir).map_err(|source| Error::DataDir {
+            private_dir(&dir).map_err(|source| Error::DataDir {
                 path: dir.clone(),
                 source,
             })?;
@@ -103,6 +104,7 @@ impl History {
             .create(true)
             .truncate(false)
             .write(true)
+            .mode(PRIVATE_FILE)
             .open(&lock_path)
             .map_err(|e| Error::io("open", &lock_path, e))?;
         let _guard = Flock::lock(file, FlockArg::LockExclusive)
@@ -119,7 +121,7 @@ impl History {
         write_atomic(&counter, format!("{}\n", next + 1).as_bytes())?;
         let id = TaskId(next);
         let dir = self.task_dir(id);
-        fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
+        private_dir(&dir).map_err(|e| Error::io("create", &dir, e))?;
         Ok(id)
     }
 
@@ -281,9 +283,27 @@ fn decode(bytes: &[u8]) -> io::Result<TaskRecord> {
     Ok(stored.task)
 }
 
-/// Writes a file atomically: a temp file in the same dir, fsync, rename.
+/// Mode of every file Tasktray writes in the data dir, whatever the umask: only the user reads
+/// prompts, output and settings.
+pub(crate) const PRIVATE_FILE: u32 = 0o600;
+
+/// Mode of the data dir and its folders.
+pub(crate) const PRIVATE_DIR: u32 = 0o700;
+
+/// Creates a folder (and its missing parents) readable by the user only.
+pub(crate) fn private_dir(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(PRIVATE_DIR)
+        .create(path)
+}
+
+/// Writes a file (mode 0600) atomically: a temp file in the same dir, fsync, rename, fsync of
+/// the folder, so after a crash the file is the old one or the new one, never missing.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
+    // A NamedTempFile is created 0600, and the rename keeps that.
     let mut tmp =
         tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io("create a file in", dir, e))?;
     tmp.write_all(bytes)
@@ -291,5 +311,19 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .map_err(|e| Error::io("write", path, e))?;
     tmp.persist(path)
         .map_err(|e| Error::io("replace", path, e.error))?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io("sync the folder of", path, e))?;
     Ok(())
+}
+
+/// Writes a new private file (mode 0600) in one go.
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(PRIVATE_FILE)
+        .open(path)?;
+    file.write_all(bytes)
 }

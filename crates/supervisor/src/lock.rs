@@ -6,6 +6,7 @@
 //! holder drops it or when its process dies, so a crash never leaves a project locked.
 
 use std::fs::{File, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -32,6 +33,7 @@ impl ProjectLock {
             .write(true)
             .create(true)
             .truncate(false)
+            .mode(crate::history::PRIVATE_FILE)
             .open(&path)
             .map_err(|e| Error::io("open the project lock", &path, e))?;
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {

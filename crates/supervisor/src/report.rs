@@ -24,7 +24,8 @@ pub fn transcript_path(task: &TaskRecord) -> PathBuf {
 pub fn write(history: &History, task: &TaskRecord) -> Result<PathBuf> {
     let path = transcript_path(task);
     let dir = path.parent().unwrap_or(&task.project_dir);
-    std::fs::create_dir_all(dir).map_err(|e| Error::io("create the transcript folder", dir, e))?;
+    prepare_folder(dir)?;
+    refuse_symlink(&path)?;
     let log = history.log_path(task.id);
     let read_err = |e| Error::io("read", &log, e);
 
@@ -46,6 +47,39 @@ pub fn write(history: &History, task: &TaskRecord) -> Result<PathBuf> {
     // No fsync: the transcript is derived from the log and can be written again.
     tmp.persist(&path).map_err(|e| write_err(e.error))?;
     Ok(path)
+}
+
+/// Creates `.claude-tasks` with a `.gitignore` that keeps transcripts out of commits. A
+/// repository cannot redirect the transcript elsewhere: a symbolic link there is refused.
+fn prepare_folder(dir: &Path) -> Result<()> {
+    refuse_symlink(dir)?;
+    match std::fs::create_dir(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(Error::io("create the transcript folder", dir, e)),
+    }
+    refuse_symlink(dir)?;
+    // Only a new file, never through a link: an existing .gitignore is the user's.
+    let ignore = dir.join(".gitignore");
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&ignore)
+    {
+        let _ = file.write_all(b"# Tasktray's task transcripts: kept out of commits.\n*\n");
+    }
+    Ok(())
+}
+
+fn refuse_symlink(path: &Path) -> Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(Error::io(
+            "write the transcript at",
+            path,
+            io::Error::other("it is a symbolic link, which Tasktray does not follow"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Calls `f` with each line of the readable output: the log's lines for text tasks, the

@@ -3,6 +3,7 @@
 
 use std::fs::OpenOptions;
 use std::io::BufWriter;
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -93,6 +94,7 @@ impl Run {
         let log = OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(crate::history::PRIVATE_FILE)
             .open(inner.history.log_path(id))
             .map(|f| BufWriter::with_capacity(READ_CHUNK, f));
         let mut sink = Sink {
@@ -246,8 +248,16 @@ impl Run {
             }
             None => None,
         };
+        // Names of the extra variables only, and the prompt by its length: logs are not private.
         let extra_env_names: Vec<_> = config.extra_env.iter().map(|(k, _)| k).collect();
-        tracing::debug!(task = %id, shim = %config.shim.program.display(), agent = %agent.display(), ?args, cwd = %record.project_dir.display(), ?extra_env_names, two_way = input_writer.is_some(), "starting");
+        let shown_args: Vec<String> = args
+            .iter()
+            .map(|a| match a.to_str() {
+                Some(a) if a == record.prompt => format!("<the prompt, {} bytes>", a.len()),
+                _ => a.to_string_lossy().into_owned(),
+            })
+            .collect();
+        tracing::debug!(task = %id, shim = %config.shim.program.display(), agent = %agent.display(), args = ?shown_args, cwd = %record.project_dir.display(), ?extra_env_names, two_way = input_writer.is_some(), "starting");
         let mut child = match command.spawn() {
             Ok(child) => child,
             Err(e) => {

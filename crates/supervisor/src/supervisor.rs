@@ -322,7 +322,7 @@ impl Supervisor {
             PromptInput::Message => AgentInput::Pipe,
             PromptInput::Stdin => {
                 let path = inner.history.prompt_path(id);
-                std::fs::write(&path, &record.prompt)
+                crate::history::write_private(&path, record.prompt.as_bytes())
                     .map_err(|e| Error::io("write the prompt to", &path, e))?;
                 AgentInput::File(path)
             }

@@ -252,6 +252,12 @@ impl App {
         command
     }
 
+    /// `taskctl` (the workspace's binary) as [`App::command_of`] runs it: it finds the app's
+    /// API socket in the sandbox's runtime dir and its data dir in the sandbox.
+    pub fn taskctl(&self) -> std::process::Command {
+        self.command_of(&env::bin("taskctl"))
+    }
+
     /// Saves a screenshot of the webview as `<artifacts>/<name>.png`.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.client().screenshot().await.expect("take a screenshot");
@@ -365,10 +371,22 @@ impl App {
         self.notify_hang = None;
     }
 
-    /// The app's own log file (Tauri's app log dir in the sandbox's HOME).
+    /// The app's own log file (Tauri's app log dir in the sandbox's HOME): today's
+    /// `tasktray.log.<date>`, the newest of them.
     pub fn log_path(&self) -> PathBuf {
-        self.home()
-            .join(".local/share/dev.tasktray.app/logs/tasktray.log")
+        let dir = self.home().join(".local/share/dev.tasktray.app/logs");
+        let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("tasktray.log"))
+            })
+            .collect();
+        files.sort();
+        files.pop().unwrap_or_else(|| dir.join("tasktray.log"))
     }
 
     /// What the app has logged so far.
