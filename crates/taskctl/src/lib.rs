@@ -13,6 +13,14 @@ macro_rules! say {
     }};
 }
 
+/// `println!` that ends nothing when stdout is a closed pipe (`taskctl list | head`).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod cli;
 mod cmd;
 pub mod paths;

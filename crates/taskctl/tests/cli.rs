@@ -679,3 +679,38 @@ fn ctrl_c_while_a_question_is_open_cancels_the_task() {
         TaskStatus::Cancelled
     );
 }
+
+#[test]
+fn a_closed_stdout_ends_every_reading_command_quietly() {
+    let sandbox = Sandbox::new();
+    let out = output_of(
+        taskctl(&sandbox)
+            .args(["run", "--dir"])
+            .arg(sandbox.project("p"))
+            .arg("fake: say one"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for verb in [
+        &["list"][..],
+        &["list", "--json"],
+        &["show", "1"],
+        &["show", "1", "--json"],
+        &["logs", "1"],
+    ] {
+        // A pipe whose reader is gone before the first write: every write fails (`| head`).
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let mut child = taskctl(&sandbox)
+            .args(verb)
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn taskctl");
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
+            .expect("read stderr");
+        let status = wait_child(&mut child, TEST_TIMEOUT);
+        assert_eq!(status.code(), Some(0), "taskctl {verb:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "taskctl {verb:?}: {stderr}");
+    }
+}

@@ -15,17 +15,20 @@ pub fn list(args: ListArgs) -> Result<i32, String> {
     }
     if args.json {
         let json = serde_json::to_string_pretty(&tasks).map_err(|e| e.to_string())?;
-        println!("{json}");
+        outln!("{json}");
         return Ok(0);
     }
     if tasks.is_empty() {
-        println!("No tasks yet. Start one with: taskctl run \"what to do\"");
+        outln!("No tasks yet. Start one with: taskctl run \"what to do\"");
         return Ok(0);
     }
     let now = now_ms();
-    println!(
+    outln!(
         "{:>5}  {:<12} {:>8}  {:<24} NAME",
-        "ID", "STATUS", "TIME", "PROJECT"
+        "ID",
+        "STATUS",
+        "TIME",
+        "PROJECT"
     );
     for task in &tasks {
         let status = render::shown_status(task);
@@ -33,7 +36,7 @@ pub fn list(args: ListArgs) -> Result<i32, String> {
             || task.project_dir.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        println!(
+        outln!(
             "{:>5}  {} {:<10} {:>8}  {:<24} {}",
             task.id,
             render::mark(status),

@@ -10,7 +10,7 @@ pub fn show(args: ShowArgs) -> Result<i32, String> {
     let id = super::parse_id(&args.id)?;
     let task = history.load(id).map_err(|e| e.to_string())?;
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&task).map_err(|e| e.to_string())?
         );
@@ -18,12 +18,12 @@ pub fn show(args: ShowArgs) -> Result<i32, String> {
     }
     let now = super::list::now_ms();
     let status = render::shown_status(&task);
-    println!("Task {}: {}", task.id, task.name);
-    println!("  status    {} {status}", render::mark(status));
-    println!("  project   {}", task.project_dir.display());
-    println!("  created   {}", report::timestamp(task.created_at_ms));
-    println!("  duration  {}", render::duration(task.duration_ms(now)));
-    println!(
+    outln!("Task {}: {}", task.id, task.name);
+    outln!("  status    {} {status}", render::mark(status));
+    outln!("  project   {}", task.project_dir.display());
+    outln!("  created   {}", report::timestamp(task.created_at_ms));
+    outln!("  duration  {}", render::duration(task.duration_ms(now)));
+    outln!(
         "  agent     --output-format {} --permission-mode {}{}{}",
         task.options.format.as_str(),
         task.options.permission_mode.as_str(),
@@ -39,35 +39,36 @@ pub fn show(args: ShowArgs) -> Result<i32, String> {
         }
     );
     if let Some(exit) = task.exit {
-        println!("  exit      {exit}");
+        outln!("  exit      {exit}");
     }
     if let Some(session) = &task.session_id {
-        println!("  session   {session}");
+        outln!("  session   {session}");
     }
     if let Some(parent) = task.follow_up_of {
-        println!("  follows   task {parent}");
+        outln!("  follows   task {parent}");
     }
     if let Some(result) = &task.result {
         if let Some(cost) = result.cost_usd {
-            println!("  cost      ${cost:.4}");
+            outln!("  cost      ${cost:.4}");
         }
         if let Some(turns) = result.num_turns {
-            println!("  turns     {turns}");
+            outln!("  turns     {turns}");
         }
     }
     if let Some(error) = &task.error {
-        println!("  error     {error}");
+        outln!("  error     {error}");
     }
-    println!(
+    outln!(
         "  output    {} lines (taskctl logs {})",
-        task.line_count, task.id
+        task.line_count,
+        task.id
     );
     if !status.is_active() {
-        println!("  transcript {}", report::transcript_path(&task).display());
+        outln!("  transcript {}", report::transcript_path(&task).display());
     }
-    println!("\nPrompt:\n{}", indent(&task.prompt));
+    outln!("\nPrompt:\n{}", indent(&task.prompt));
     if let Some(result) = task.result.as_ref().filter(|r| !r.text.is_empty()) {
-        println!("\nResult:\n{}", indent(&result.text));
+        outln!("\nResult:\n{}", indent(&result.text));
     }
     Ok(0)
 }
