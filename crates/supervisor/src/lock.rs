@@ -6,8 +6,8 @@
 //! holder drops it or when its process dies, so a crash never leaves a project locked.
 
 use std::fs::{File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -27,6 +27,24 @@ impl ProjectLock {
     /// Takes the lock of `project` (a canonical path) for `task`, or reports the task that
     /// holds it. Never blocks.
     pub fn acquire(locks_dir: &Path, project: &Path, task: TaskId) -> Result<Self> {
+        let mut lock = ProjectLock::take(locks_dir, project)?;
+        lock.hold_for(task)?;
+        Ok(lock)
+    }
+
+    /// Writes the task that holds the lock into it, for a refused spawn to name.
+    pub fn hold_for(&mut self, task: TaskId) -> Result<()> {
+        let file = &mut *self._file;
+        file.set_len(0)
+            .and_then(|()| file.seek(SeekFrom::Start(0)))
+            .and_then(|_| writeln!(file, "{task}"))
+            .and_then(|()| file.flush())
+            .map_err(|e| Error::io("write the project lock", &self.path, e))
+    }
+
+    /// Takes the lock of `project` before its task has an id ([`ProjectLock::hold_for`] says
+    /// it then), so a refused spawn uses up no id.
+    pub fn take(locks_dir: &Path, project: &Path) -> Result<Self> {
         let path = locks_dir.join(lock_name(project));
         let file = OpenOptions::new()
             .read(true)
@@ -37,18 +55,10 @@ impl ProjectLock {
             .open(&path)
             .map_err(|e| Error::io("open the project lock", &path, e))?;
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(mut locked) => {
-                let written = locked
-                    .set_len(0)
-                    .and_then(|()| locked.seek(SeekFrom::Start(0)))
-                    .and_then(|_| writeln!(locked, "{task}"))
-                    .and_then(|()| locked.flush());
-                written.map_err(|e| Error::io("write the project lock", &path, e))?;
-                Ok(ProjectLock {
-                    _file: locked,
-                    path,
-                })
-            }
+            Ok(locked) => Ok(ProjectLock {
+                _file: locked,
+                path,
+            }),
             Err((mut file, Errno::EWOULDBLOCK)) => {
                 let mut holder = String::new();
                 let _ = file.read_to_string(&mut holder);

@@ -223,16 +223,19 @@ impl Supervisor {
 
         // Deciding whether the task starts and making it count are one step.
         let _admission = lock(&inner.admission);
-        let id = inner.history.allocate_id()?;
-        let project_lock = match ProjectLock::acquire(&inner.history.locks_dir(), &project, id) {
+        // The project first: a refused task takes no id.
+        let mut project_lock = match ProjectLock::take(&inner.history.locks_dir(), &project) {
             Ok(lock) => Some(lock),
             Err(Error::ProjectBusy { .. }) if request.queue => None,
-            Err(e) => {
-                // The id stays used; its empty folder is dropped.
+            Err(e) => return Err(e),
+        };
+        let id = inner.history.allocate_id()?;
+        if let Some(held) = project_lock.as_mut() {
+            if let Err(e) = held.hold_for(id) {
                 let _ = inner.history.remove(id);
                 return Err(e);
             }
-        };
+        }
         let project_lock =
             project_lock.filter(|_| !self.over_limit(&config) && !self.queued_in(&project, id));
         let record = TaskRecord {

@@ -256,3 +256,33 @@ async fn the_agents_own_refusal_is_shown_not_hidden() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_spawn_uses_up_no_task_id() {
+    bounded(async {
+        let sandbox = Sandbox::new();
+        let sup = start(config(&sandbox));
+        let project = sandbox.project("p");
+        let first = sup
+            .spawn(request(&project, "fake: say ready; wait-message"))
+            .expect("spawn");
+        for _ in 0..3 {
+            assert!(matches!(
+                sup.spawn(request(&project, "fake: say busy")),
+                Err(Error::ProjectBusy { task_id, .. }) if task_id == first
+            ));
+            assert!(matches!(
+                sup.spawn(request(&sandbox.path().join("missing"), "fake: say no")),
+                Err(Error::ProjectDirMissing { .. })
+            ));
+        }
+        let next = sup
+            .spawn(request(&sandbox.project("q"), "fake: say next"))
+            .expect("spawn");
+        assert_eq!(next.0, first.0 + 1, "ids follow each other");
+        sup.send(first, "go on").expect("send");
+        sup.wait(first).await.expect("wait");
+        sup.wait(next).await.expect("wait");
+    })
+    .await;
+}
