@@ -133,6 +133,9 @@ impl Run {
         }
         let now = inner.clock.now_ms();
         let lines = sink.lines;
+        // The project is free before anyone can see the task ended: a spawn right after
+        // "completed" never meets this very task in the way.
+        drop(self.lock);
         let finished = inner.update(id, |r| {
             r.status = status;
             r.finished_at_ms = Some(now);
@@ -165,7 +168,6 @@ impl Run {
                 Err(e) => tracing::warn!("task {id}: transcript writer failed: {e}"),
             }
         }
-        drop(self.lock);
         let event = match status {
             TaskStatus::Completed => Event::Completed { task: id },
             TaskStatus::Cancelled => Event::Cancelled { task: id },

@@ -622,7 +622,9 @@ impl Supervisor {
         {
             let mut tasks = lock_tasks(&self.inner);
             let slot = tasks.get(&id).ok_or(Error::TaskNotFound { id })?;
-            if slot.record.status.is_active() {
+            // Also while its runner still writes the transcript after the final status.
+            let finishing = slot.live.as_ref().is_some_and(|l| !*l.done.borrow());
+            if slot.record.status.is_active() || finishing {
                 return Err(Error::TaskRunning { id });
             }
             tasks.remove(&id);

@@ -237,3 +237,25 @@ async fn shutdown_stops_every_task_and_refuses_new_ones() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spawn_right_after_the_end_never_meets_the_ended_task() {
+    bounded(async {
+        let sandbox = Sandbox::new();
+        let sup = start(config(&sandbox));
+        let project = sandbox.project("p");
+        for _ in 0..5 {
+            // A long output makes the transcript slow to write, after the final status.
+            let id = sup
+                .spawn(crate::text_request(&project, "fake: flood 20000"))
+                .expect("spawn");
+            while sup.get(id).expect("task").status.is_active() {
+                tokio::task::yield_now().await;
+            }
+            let next = sup.spawn(request(&project, "fake: say next"));
+            assert!(next.is_ok(), "right after task {id} ended: {next:?}");
+            sup.wait(next.expect("spawned")).await.expect("wait");
+        }
+    })
+    .await;
+}
