@@ -121,6 +121,22 @@ describe('task view', () => {
     await waitFor(() => expect(calledWith(calls, 'cancel_task')).toEqual([{ id: 5 }]));
   });
 
+  it('says Cancelling… from the click until the task has ended', async () => {
+    let current = RUNNING;
+    await openTask(RUNNING, () => page([]), { cancel_task: () => null, get_task: () => current });
+    await fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+    const badge = () => screen.getByTestId('task-view').querySelector('[data-testid=status-badge]')!;
+    await waitFor(() => expect(badge().textContent).toContain('Cancelling…'));
+    expect((screen.getByTestId('task-cancel') as HTMLButtonElement).disabled).toBe(true);
+    // Still running during the grace period: still cancelling.
+    await emitEvent('task://changed', { id: 5, kind: 'statusChanged', message: 'running' });
+    expect(badge().textContent).toContain('Cancelling…');
+    current = { ...RUNNING, status: 'cancelled', finished_at_ms: 1_070_000 };
+    await emitEvent('task://changed', { id: 5, kind: 'cancelled', message: null });
+    await waitFor(() => expect(badge().textContent).toContain('Cancelled'));
+    expect(badge().textContent).not.toContain('Cancelling');
+  });
+
   it('watches a task another program runs: no message box, a note saying where it is answered', async () => {
     const theirs = task({ ...RUNNING, owner: { pid: 4242, start_ticks: 9 } });
     const { calls } = await openTask(theirs, () => page([]), { cancel_task: () => null });

@@ -2,7 +2,7 @@
 // each task's latest output. Kept current by `task://changed` (re-fetch that task) and
 // `task://output` (previews); `refresh()` re-fetches everything, so a missed event heals.
 
-import { SvelteMap } from 'svelte/reactivity';
+import { SvelteMap, SvelteSet } from 'svelte/reactivity';
 import type { Entry, IpcError, LineView, TaskChanged, TaskId, TaskRecord } from '../bindings';
 import { isActive, isRunning } from '../format';
 import * as ipc from '../ipc';
@@ -90,6 +90,8 @@ export class TaskStore {
   loaded = $state(false);
   error = $state<IpcError | null>(null);
   previews = new SvelteMap<TaskId, string>();
+  /** Tasks asked to stop that still run (their trees get the grace period). */
+  cancelling = new SvelteSet<TaskId>();
   /** Tasktray's last note in each task's output, whole (a preview is one cut line). */
   notes = new SvelteMap<TaskId, string>();
 
@@ -180,7 +182,13 @@ export class TaskStore {
     }
   }
 
+  /** Whether the task was asked to stop and has not ended yet. */
+  isCancelling(task: TaskRecord): boolean {
+    return this.cancelling.has(task.id) && isActive(task.status);
+  }
+
   upsert(task: TaskRecord): void {
+    if (!isActive(task.status)) this.cancelling.delete(task.id);
     const i = this.tasks.findIndex((t) => t.id === task.id);
     if (i >= 0) {
       const next = this.tasks.slice();
@@ -193,6 +201,7 @@ export class TaskStore {
 
   drop(id: TaskId): void {
     this.tasks = this.tasks.filter((t) => t.id !== id);
+    this.cancelling.delete(id);
     this.previews.delete(id);
     this.notes.delete(id);
     this.#generation.delete(id);
