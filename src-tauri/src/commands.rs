@@ -1,10 +1,13 @@
 //! The commands the UI calls. Each is thin: read arguments, call the supervisor, map errors.
+//! Sync commands run on the window's thread, so only those that touch memory alone are sync;
+//! whatever reads or writes a file, takes a lock or starts a process runs on the blocking pool
+//! ([`off_main`]).
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use supervisor::{report, Approval, Decision, ProcessRef, SpawnRequest, TaskId, TaskRecord};
-use tauri::{AppHandle, State};
+use tauri::{AppHandle, Manager, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 use tauri_plugin_dialog::DialogExt;
 use tauri_plugin_opener::OpenerExt;
@@ -13,24 +16,24 @@ use crate::error::{IpcError, IpcResult};
 use crate::models::{AgentInfo, OutputPage, Settings};
 use crate::state::AppState;
 
-/// Re-reading the history from disk at most this often when the list is asked for.
-const REFRESH_EVERY: Duration = Duration::from_secs(1);
 /// How long `claude --version` may take.
 const VERSION_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Runs `work` on the blocking pool, so the window's thread never waits on a disk or a lock.
+async fn off_main<T: Send + 'static>(
+    work: impl FnOnce() -> IpcResult<T> + Send + 'static,
+) -> IpcResult<T> {
+    tauri::async_runtime::spawn_blocking(work)
+        .await
+        .map_err(|e| IpcError::new("Io", format!("the work stopped unexpectedly: {e}")))?
+}
+
+/// Every task, newest first. Tasks other programs run are kept up to date by the supervisor
+/// itself, so this only copies what is in memory.
 #[tauri::command]
-pub fn list_tasks(state: State<'_, AppState>) -> Vec<TaskRecord> {
-    {
-        let mut last = state
-            .last_refresh
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if last.is_none_or(|t| t.elapsed() >= REFRESH_EVERY) {
-            state.supervisor.refresh();
-            *last = Some(Instant::now());
-        }
-    }
-    state.supervisor.all()
+pub async fn list_tasks(state: State<'_, AppState>) -> IpcResult<Vec<TaskRecord>> {
+    let supervisor = state.supervisor.clone();
+    off_main(move || Ok(supervisor.all())).await
 }
 
 #[tauri::command]
@@ -42,8 +45,12 @@ pub fn get_task(state: State<'_, AppState>, id: TaskId) -> IpcResult<TaskRecord>
 }
 
 #[tauri::command]
-pub fn task_output(state: State<'_, AppState>, id: TaskId) -> IpcResult<OutputPage> {
-    let sup = &state.supervisor;
+pub async fn task_output(state: State<'_, AppState>, id: TaskId) -> IpcResult<OutputPage> {
+    let sup = state.supervisor.clone();
+    off_main(move || task_output_now(&sup, id)).await
+}
+
+fn task_output_now(sup: &supervisor::Supervisor, id: TaskId) -> IpcResult<OutputPage> {
     let attached = sup.attach(id)?;
     let next_seq = attached
         .snapshot
@@ -57,22 +64,29 @@ pub fn task_output(state: State<'_, AppState>, id: TaskId) -> IpcResult<OutputPa
 }
 
 #[tauri::command]
-pub fn task_log_page(
+pub async fn task_log_page(
     state: State<'_, AppState>,
     id: TaskId,
     before_seq: u64,
     count: usize,
 ) -> IpcResult<OutputPage> {
-    let sup = &state.supervisor;
-    let record = sup.get(id).ok_or(supervisor::Error::TaskNotFound { id })?;
-    let lines = sup.log_page(id, before_seq, count.min(5000))?;
-    Ok(OutputPage::new(&lines, record.options.format, before_seq))
+    let sup = state.supervisor.clone();
+    off_main(move || {
+        let record = sup.get(id).ok_or(supervisor::Error::TaskNotFound { id })?;
+        let lines = sup.log_page(id, before_seq, count.min(5000))?;
+        Ok(OutputPage::new(&lines, record.options.format, before_seq))
+    })
+    .await
 }
 
 #[tauri::command]
-pub fn spawn_task(state: State<'_, AppState>, mut request: SpawnRequest) -> IpcResult<TaskId> {
+pub async fn spawn_task(
+    state: State<'_, AppState>,
+    mut request: SpawnRequest,
+) -> IpcResult<TaskId> {
     state.prepare_spawn(&mut request);
-    Ok(state.supervisor.spawn(request)?)
+    let sup = state.supervisor.clone();
+    off_main(move || Ok(sup.spawn(request)?)).await
 }
 
 /// Every request of every task that waits for the user, oldest first.
@@ -111,47 +125,73 @@ pub fn host_process(state: State<'_, AppState>) -> Option<ProcessRef> {
 }
 
 #[tauri::command]
-pub fn cancel_task(state: State<'_, AppState>, id: TaskId) -> IpcResult<()> {
-    Ok(state.supervisor.request_cancel(id)?)
+pub async fn cancel_task(state: State<'_, AppState>, id: TaskId) -> IpcResult<()> {
+    let sup = state.supervisor.clone();
+    off_main(move || Ok(sup.request_cancel(id)?)).await
 }
 
 #[tauri::command]
-pub fn follow_up(state: State<'_, AppState>, id: TaskId, prompt: String) -> IpcResult<TaskId> {
-    Ok(state.supervisor.follow_up(id, prompt)?)
+pub async fn follow_up(
+    state: State<'_, AppState>,
+    id: TaskId,
+    prompt: String,
+) -> IpcResult<TaskId> {
+    let sup = state.supervisor.clone();
+    off_main(move || Ok(sup.follow_up(id, prompt)?)).await
 }
 
 #[tauri::command]
-pub fn remove_task(state: State<'_, AppState>, id: TaskId) -> IpcResult<()> {
-    Ok(state.supervisor.cleanup(id)?)
+pub async fn remove_task(state: State<'_, AppState>, id: TaskId) -> IpcResult<()> {
+    let sup = state.supervisor.clone();
+    off_main(move || Ok(sup.cleanup(id)?)).await
 }
 
 #[tauri::command]
-pub fn open_transcript(app: AppHandle, state: State<'_, AppState>, id: TaskId) -> IpcResult<()> {
+pub async fn open_transcript(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    id: TaskId,
+) -> IpcResult<()> {
     let record = state
         .supervisor
         .get(id)
         .ok_or(supervisor::Error::TaskNotFound { id })?;
-    let path = report::transcript_path(&record);
-    if !path.is_file() {
-        return Err(IpcError::new(
-            "NoTranscript",
-            format!(
-                "the transcript {} is written when the task finishes",
-                path.display()
-            ),
-        ));
-    }
-    app.opener()
-        .open_path(path.to_string_lossy(), None::<&str>)
-        .map_err(|e| IpcError::new("Io", format!("cannot open {}: {e}", path.display())))
+    off_main(move || {
+        let path = report::transcript_path(&record);
+        if !path.is_file() {
+            return Err(IpcError::new(
+                "NoTranscript",
+                format!(
+                    "the transcript {} is written when the task finishes",
+                    path.display()
+                ),
+            ));
+        }
+        app.opener()
+            .open_path(path.to_string_lossy(), None::<&str>)
+            .map_err(|e| {
+                IpcError::new(
+                    "NoViewer",
+                    format!(
+                        "no program is set to open Markdown files ({e}); the transcript is {}",
+                        path.display()
+                    ),
+                )
+            })
+    })
+    .await
 }
 
 #[tauri::command]
-pub fn copy_output(app: AppHandle, state: State<'_, AppState>, id: TaskId) -> IpcResult<()> {
-    let text = state.supervisor.log_text(id)?;
-    app.clipboard()
-        .write_text(text)
-        .map_err(|e| IpcError::new("Io", format!("cannot copy to the clipboard: {e}")))
+pub async fn copy_output(app: AppHandle, state: State<'_, AppState>, id: TaskId) -> IpcResult<()> {
+    let sup = state.supervisor.clone();
+    off_main(move || {
+        let text = sup.log_text(id)?;
+        app.clipboard()
+            .write_text(text)
+            .map_err(|e| IpcError::new("Io", format!("cannot copy to the clipboard: {e}")))
+    })
+    .await
 }
 
 #[tauri::command]
@@ -160,8 +200,9 @@ pub fn get_settings(state: State<'_, AppState>) -> Settings {
 }
 
 #[tauri::command]
-pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> IpcResult<Settings> {
-    Ok(state.save_settings(settings)?)
+pub async fn save_settings(app: AppHandle, settings: Settings) -> IpcResult<Settings> {
+    // A small file written with fsync: quick, but a disk can stall; the window does not.
+    off_main(move || Ok(app.state::<AppState>().save_settings(settings)?)).await
 }
 
 #[tauri::command]
@@ -170,9 +211,21 @@ pub async fn detect_agent(
     path: Option<String>,
 ) -> IpcResult<AgentInfo> {
     let explicit = path
-        .filter(|p| !p.trim().is_empty())
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
         .or_else(|| state.settings().agent_path)
         .map(PathBuf::from);
+    // As saving the setting checks it.
+    if let Some(relative) = explicit.as_ref().filter(|p| !p.is_absolute()) {
+        return Ok(AgentInfo {
+            path: None,
+            version: None,
+            error: Some(format!(
+                "the agent path must be absolute, got {}",
+                relative.display()
+            )),
+        });
+    }
     let found = match supervisor::AgentSearch::from_env(explicit).resolve() {
         Ok(found) => found,
         Err(e) => {
@@ -221,18 +274,22 @@ pub async fn detect_agent(
 }
 
 #[tauri::command]
-pub fn recent_projects(state: State<'_, AppState>) -> Vec<String> {
-    let mut seen = Vec::new();
-    for task in state.supervisor.all() {
-        let dir = task.project_dir.display().to_string();
-        if !seen.contains(&dir) && task.project_dir.is_dir() {
-            seen.push(dir);
+pub async fn recent_projects(state: State<'_, AppState>) -> IpcResult<Vec<String>> {
+    let sup = state.supervisor.clone();
+    off_main(move || {
+        let mut seen = Vec::new();
+        for task in sup.all() {
+            let dir = task.project_dir.display().to_string();
+            if !seen.contains(&dir) && task.project_dir.is_dir() {
+                seen.push(dir);
+            }
+            if seen.len() == 10 {
+                break;
+            }
         }
-        if seen.len() == 10 {
-            break;
-        }
-    }
-    seen
+        Ok(seen)
+    })
+    .await
 }
 
 #[tauri::command]

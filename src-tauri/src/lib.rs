@@ -141,7 +141,6 @@ fn setup(
         supervisor: supervisor.clone(),
         settings: Mutex::new(settings),
         settings_path,
-        last_refresh: Mutex::new(None),
     });
     if let Some(guard) = guard {
         app.manage(LogGuard(guard));

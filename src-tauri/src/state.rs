@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::Instant;
 
 use supervisor::{SpawnRequest, Supervisor};
 
@@ -13,8 +12,6 @@ pub struct AppState {
     pub supervisor: Supervisor,
     pub settings: Mutex<Settings>,
     pub settings_path: PathBuf,
-    /// When the list was last re-read from disk (tasks started by `taskctl` appear there).
-    pub last_refresh: Mutex<Option<Instant>>,
 }
 
 impl AppState {

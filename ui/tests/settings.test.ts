@@ -29,6 +29,26 @@ describe('settings', () => {
     expect(calledWith(calls, 'detect_agent').at(-1)).toEqual({ path: '/opt/nothing' });
   });
 
+  it('looks for the agent again once a new path is saved (no stale "not found")', async () => {
+    let installed = false;
+    const { calls } = await openSettings({
+      detect_agent: () =>
+        installed
+          ? { path: '/opt/claude/bin/claude', version: '2.1.332 (Claude Code)', error: null }
+          : { path: null, version: null, error: 'Claude Code was not found' },
+      save_settings: (a) => {
+        installed = true;
+        return a.settings;
+      },
+    });
+    expect(await screen.findByText(/Claude Code was not found/)).toBeTruthy();
+    await type('Claude Code program', '/opt/claude/bin/claude');
+    await fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    expect(await screen.findByText('/opt/claude/bin/claude')).toBeTruthy();
+    expect(screen.queryByText(/Claude Code was not found/)).toBeNull();
+    expect(calledWith(calls, 'detect_agent').at(-1)).toEqual({ path: '/opt/claude/bin/claude' });
+  });
+
   it('saves the settings and says so', async () => {
     const { calls, app } = await openSettings();
     await type(/Output kept in memory/, '5000');

@@ -155,6 +155,8 @@ export class SettingsForm {
       this.#store.current = saved;
       this.fill(saved);
       this.saved = true;
+      // What was found before may be stale now: look again for the saved path.
+      void this.detect();
       return true;
     } catch (err) {
       const e = err as IpcError;
