@@ -66,6 +66,9 @@ impl Harness {
             ShimProgram::current_exe()?,
         );
         config.grace = grace;
+        // The benchmarks run as many tasks at once as they spawn (memory: 100); the API load
+        // benchmark sets its own limit to exercise the queue.
+        config.max_running = None;
         // As root the agent refuses bypassPermissions (the default) without it.
         config.extra_env.push(("IS_SANDBOX".into(), "1".into()));
         let sup = Supervisor::start(config.clone(), runtime.clone())?;
@@ -191,7 +194,7 @@ fn median(sorted: &[f64]) -> f64 {
 }
 
 /// The nearest-rank percentile `q` (0..=1) of sorted samples.
-fn nearest_rank(sorted: &[f64], q: f64) -> f64 {
+pub fn nearest_rank(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -223,6 +226,27 @@ pub fn status_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Live processes (zombies aside) whose environment has [`supervisor::MARKER_ENV`] set to a
+/// value that starts with `prefix`: with `<instance>:`, every process of every task of one
+/// supervisor, wherever it was reparented.
+pub fn marked_with_prefix(prefix: &str) -> Vec<i32> {
+    let entry = format!("{}={prefix}", supervisor::MARKER_ENV);
+    let me = std::process::id() as i32;
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| pid != me)
+        .filter(|&pid| {
+            std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
+                env.split(|&b| b == 0)
+                    .any(|var| var.starts_with(entry.as_bytes()))
+            })
+        })
+        .filter(|&pid| supervisor::procfs::stat(pid).is_some_and(|s| s.state != b'Z'))
+        .collect()
 }
 
 /// Resets `VmHWM` to the current RSS (Linux 4.0+); returns whether it worked.

@@ -7,13 +7,19 @@
 //! 1. [`ingest`]: one flooding task, against `fake-claude > file`;
 //! 2. [`spawn_latency`]: spawn to first output line, against a raw spawn of the agent;
 //! 3. [`cancel`]: cancel to tree gone, for trees that honour and that ignore SIGTERM;
-//! 4. [`memory`]: RSS of 100 concurrent chatty tasks against 100 × the ring size.
+//! 4. [`memory`]: RSS of 100 concurrent chatty tasks against 100 × the ring size;
+//! 6. [`api_load`]: the local API's latency and the host's RSS with 100 event-stream clients and
+//!    a burst of 1,000 queued spawns, against the same while idle (5 is the UI's, `ui/bench`).
 //!
 //! The binary is also its own shim (as the app is): `main` first hands over to
-//! [`supervisor::shim::run_if_invoked`]. The agent is `fake-claude` from the same target dir.
+//! [`supervisor::shim::run_if_invoked`]. With `--api-host` it is the host process of
+//! [`api_load`] ([`api_host`]). The agent is `fake-claude` from the same target dir.
 //! Everything happens in temporary directories. A table goes to stdout, the raw numbers to
 //! `<target>/bench/results.json` (or `--out`). See `docs/benchmarks.md`.
 
+mod api_clients;
+mod api_host;
+mod api_load;
 mod cancel;
 mod harness;
 mod ingest;
@@ -48,7 +54,7 @@ struct Args {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "ingest,spawn,cancel,memory"
+        default_value = "ingest,spawn,cancel,memory,api"
     )]
     only: Vec<Item>,
     /// Exit with status 1 when an item is over budget.
@@ -87,6 +93,33 @@ struct Args {
     /// Memory: seconds each task sleeps after its flood.
     #[arg(long, default_value_t = 1.0)]
     memory_sleep_s: f64,
+    /// API load: clients following `GET /v1/events` during the burst.
+    #[arg(long, default_value_t = 100)]
+    api_clients: usize,
+    /// API load: tasks spawned through the API in the burst (`fake: say hi`, `queue: true`).
+    #[arg(long, default_value_t = 1000)]
+    api_tasks: usize,
+    /// API load: projects the burst is spread over.
+    #[arg(long, default_value_t = 8)]
+    api_projects: usize,
+    /// API load: the host's running limit.
+    #[arg(long, default_value_t = 4)]
+    api_max_running: usize,
+    /// API load: spawn requests in flight at once.
+    #[arg(long, default_value_t = 8)]
+    api_senders: usize,
+    /// API load: latency probes in each idle phase (half list, half get).
+    #[arg(long, default_value_t = 400)]
+    api_requests: usize,
+    /// API load: tasks run before the idle phase (the probes read them).
+    #[arg(long, default_value_t = 50)]
+    api_seed: usize,
+    /// API load: the host runtime's worker threads; 0 for one per core, as in the app.
+    #[arg(long, default_value_t = 0)]
+    api_host_workers: usize,
+    /// Internal: run as the API load benchmark's host process, with these JSON parameters.
+    #[arg(long, hide = true)]
+    api_host: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -95,11 +128,15 @@ enum Item {
     Spawn,
     Cancel,
     Memory,
+    Api,
 }
 
 fn main() -> ExitCode {
     supervisor::shim::run_if_invoked();
     let args = Args::parse();
+    if let Some(params) = &args.api_host {
+        return api_host::main(params);
+    }
     match run(&args) {
         Ok(within) if within || !args.strict => ExitCode::SUCCESS,
         Ok(_) => ExitCode::FAILURE,
@@ -124,6 +161,7 @@ fn run(args: &Args) -> Result<bool> {
         spawn_latency: None,
         cancel: None,
         memory: None,
+        api_load: None,
         within_budget: false,
     };
     // Memory first, while the heap is fresh: the other items leave freed memory behind that
@@ -173,6 +211,25 @@ fn run(args: &Args) -> Result<bool> {
                 ingest::run(&h, params).await
             }))?,
         );
+    }
+    // Last: its host is a process of its own, and its clients leave memory in this one.
+    if args.only.contains(&Item::Api) {
+        progress(&format!(
+            "api load: {} event clients, {} queued spawns",
+            args.api_clients, args.api_tasks
+        ));
+        let params = api_load::Params {
+            clients: args.api_clients,
+            tasks: args.api_tasks,
+            projects: args.api_projects,
+            max_running: args.api_max_running,
+            senders: args.api_senders,
+            requests: args.api_requests,
+            seed: args.api_seed,
+            grace_ms: args.grace_ms,
+            host_workers: args.api_host_workers,
+        };
+        results.api_load = Some(runtime.block_on(api_load::run(params))?);
     }
     results.within_budget = results.all_within_budget();
     print!("{}", report::table(&results));

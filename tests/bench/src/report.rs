@@ -5,7 +5,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::harness::Machine;
-use crate::{cancel, ingest, memory, spawn_latency};
+use crate::{api_load, cancel, ingest, memory, spawn_latency};
 
 #[derive(Debug, Serialize)]
 pub struct Results {
@@ -15,6 +15,7 @@ pub struct Results {
     pub spawn_latency: Option<spawn_latency::Report>,
     pub cancel: Option<cancel::Report>,
     pub memory: Option<memory::Report>,
+    pub api_load: Option<api_load::Report>,
     /// Every item that ran is within its budget.
     pub within_budget: bool,
 }
@@ -25,6 +26,7 @@ impl Results {
             && self.spawn_latency.as_ref().is_none_or(|r| r.within_budget)
             && self.cancel.as_ref().is_none_or(|r| r.within_budget)
             && self.memory.as_ref().is_none_or(|r| r.within_budget)
+            && self.api_load.as_ref().is_none_or(|r| r.within_budget)
     }
 }
 
@@ -148,8 +150,56 @@ pub fn table(r: &Results) -> String {
             m.within_budget,
         );
     }
+    if let Some(a) = &r.api_load {
+        api_rows(&mut out, a);
+    }
     details(&mut out, r);
     out
+}
+
+/// Load over idle for the two probes and the host's RSS; no time budget, so the verdict is
+/// the run's correctness (see `api_load`).
+fn api_rows(out: &mut String, a: &api_load::Report) {
+    let pair = |l: &api_load::Latency| format!("{:.2} / p99 {:.2} ms", l.p50, l.p99);
+    for (name, idle, load, p50, p99) in [
+        (
+            "6a API list (limit 50)",
+            &a.idle.list,
+            &a.load.list,
+            a.ratios.list_p50,
+            a.ratios.list_p99,
+        ),
+        (
+            "6b API get one task",
+            &a.idle.get,
+            &a.load.get,
+            a.ratios.get_p50,
+            a.ratios.get_p99,
+        ),
+    ] {
+        row(
+            out,
+            [
+                name,
+                &format!("idle {}", pair(idle)),
+                &pair(load),
+                &format!("ratio {p50:.2}, p99 {p99:.2}"),
+                "none",
+            ],
+            a.within_budget,
+        );
+    }
+    row(
+        out,
+        [
+            &format!("6c API host RSS, {} clients", a.clients),
+            &format!("idle {:.1} MiB", a.rss_idle_kib as f64 / 1024.0),
+            &format!("peak {:.1} MiB", a.rss_load_kib as f64 / 1024.0),
+            &format!("ratio {:.2}", a.rss_ratio),
+            "none",
+        ],
+        a.within_budget,
+    );
 }
 
 fn details(out: &mut String, r: &Results) {
@@ -175,6 +225,9 @@ fn details(out: &mut String, r: &Results) {
     }
     if let Some(m) = &r.memory {
         memory_details(out, m);
+    }
+    if let Some(a) = &r.api_load {
+        api_details(out, a);
     }
     let verdict = if r.within_budget { "yes" } else { "NO" };
     let _ = writeln!(out, "\nall within budget: {verdict}");
@@ -253,4 +306,113 @@ fn memory_details(out: &mut String, m: &memory::Report) {
         "memory: all completed {}, leftover processes {}",
         m.all_completed, m.leftover_processes
     );
+}
+
+fn api_details(out: &mut String, a: &api_load::Report) {
+    let b = &a.burst;
+    let t = &a.host_tasks;
+    let e = &a.sse;
+    let _ = writeln!(
+        out,
+        "api: burst of {} `{}` spawns (queue: true, {} in flight, {} projects, running limit \
+         {}): {} accepted in {:.2} s, {} of them queued, {} errors; POST {:.1} / p99 {:.1} ms \
+         (first tenth {:.1}, last tenth {:.1}); drained in {:.1} s ({:.0} tasks/s), longest \
+         queue {}",
+        a.tasks,
+        a.prompt,
+        a.senders,
+        a.projects,
+        t.limit,
+        b.accepted,
+        b.accept_s,
+        b.queued_at_spawn,
+        b.errors,
+        b.post_ms.p50,
+        b.post_ms.p99,
+        b.post_first_ms.p50,
+        b.post_last_ms.p50,
+        b.drain_s,
+        b.tasks_per_s,
+        b.queue_peak
+    );
+    let _ = writeln!(
+        out,
+        "api: tasks completed {}/{} (failed {}, cancelled {}, active {}), at most {} running \
+         at once, order kept {}; queue wait {:.1} s median, {:.1} s max; run {:.0} ms median",
+        t.completed,
+        t.total,
+        t.failed,
+        t.cancelled,
+        t.active,
+        t.max_running_at_once,
+        t.fifo_violations == 0,
+        t.queue_wait_ms.median / 1000.0,
+        t.queue_wait_ms.max / 1000.0,
+        t.run_ms.median
+    );
+    let _ = writeln!(
+        out,
+        "api: {}/{} event clients up in {:.0} ms; saw every finish {}, missed some with a \
+         resync {}, without one {}; {} resyncs ({} events skipped); {:.0} events per client; \
+         caught up {:.0} ms after the load; stuck {}, errors {}",
+        e.connected,
+        e.clients,
+        e.connect_ms,
+        e.saw_every_finish,
+        e.missed_with_resync,
+        e.missed_without_resync,
+        e.resyncs,
+        e.skipped,
+        e.events_per_client.median,
+        e.catch_up_ms,
+        e.stuck,
+        e.errors
+    );
+    let both = |p: &api_load::Probes| {
+        format!(
+            "list {:.2} / p99 {:.2}, get {:.2} / p99 {:.2} ms",
+            p.list.p50, p.list.p99, p.get.p50, p.get.p99
+        )
+    };
+    let _ = writeln!(
+        out,
+        "api: latency (p50 / p99) idle: {}; clients connected, no burst: {}; while the burst \
+         was sent: {}; while the queue drained: {}; idle again, the burst in the history: {}; \
+         probe errors {}",
+        both(&a.idle),
+        both(&a.clients_idle),
+        both(&a.load_during_burst),
+        both(&a.load_during_drain),
+        both(&a.after),
+        a.idle.errors + a.clients_idle.errors + a.load.errors + a.after.errors
+    );
+    let phases: Vec<String> = a
+        .rss_phases
+        .iter()
+        .map(|(name, p)| format!("{name} {:.1}", p.peak_kib as f64 / 1024.0))
+        .collect();
+    let _ = writeln!(
+        out,
+        "api: host RSS peak per phase (MiB): {}; after {:.1} MiB (ratio {:.2}, {:.1} KiB kept \
+         per task); leftover processes {} + {} after exit; server stop {:.0} ms, supervisor \
+         shutdown {:.0} ms; wall {:.1} s",
+        phases.join(", "),
+        a.rss_after_kib as f64 / 1024.0,
+        a.rss_after_ratio,
+        a.rss_kept_per_task_kib,
+        a.leftovers_before_shutdown,
+        a.leftovers_after_exit,
+        a.server_stop_ms,
+        a.shutdown_ms,
+        a.wall_s
+    );
+    for (what, error) in [
+        ("spawn", &b.first_error),
+        ("events", &e.first_error),
+        ("probe", &a.load.first_error),
+    ] {
+        if let Some(error) = error {
+            let _ = writeln!(out, "api: first {what} error: {error}");
+        }
+    }
 }
