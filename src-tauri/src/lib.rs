@@ -119,7 +119,7 @@ fn setup(
     app: &mut tauri::App,
     runtime: tokio::runtime::Handle,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let data_dir = taskctl::paths::data_dir()?;
+    let data_dir = supervisor::paths::data_dir()?;
     let log_dir = app.path().app_log_dir()?;
     let guard = init_logging(&log_dir);
     tracing::info!(

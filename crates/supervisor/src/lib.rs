@@ -46,6 +46,7 @@ mod interact;
 mod lock;
 mod model;
 mod observe;
+pub mod paths;
 pub mod procfs;
 mod protocol;
 mod queue;

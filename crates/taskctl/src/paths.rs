@@ -1,23 +1,8 @@
-//! Where Tasktray keeps its data. The app and `taskctl` must agree, so both use this.
+//! Paths on the command line; where the data is kept is the core's rule.
 
 use std::path::PathBuf;
 
-/// `TASKTRAY_DATA_DIR`, else `$XDG_DATA_HOME/tasktray`, else `~/.local/share/tasktray`.
-pub fn data_dir() -> Result<PathBuf, String> {
-    if let Some(dir) = std::env::var_os("TASKTRAY_DATA_DIR").filter(|d| !d.is_empty()) {
-        return absolute(PathBuf::from(dir));
-    }
-    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
-        let xdg = PathBuf::from(xdg);
-        if xdg.is_absolute() {
-            return Ok(xdg.join("tasktray"));
-        }
-    }
-    match std::env::var_os("HOME").filter(|h| !h.is_empty()) {
-        Some(home) => Ok(PathBuf::from(home).join(".local/share/tasktray")),
-        None => Err("cannot find a data folder: set TASKTRAY_DATA_DIR or HOME".into()),
-    }
-}
+pub use supervisor::paths::data_dir;
 
 /// `path` made absolute against the current directory.
 pub fn absolute(path: PathBuf) -> Result<PathBuf, String> {
