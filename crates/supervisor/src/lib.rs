@@ -74,4 +74,6 @@ pub use model::{
 };
 pub use ring::{OutputRing, DEFAULT_RING_BYTES, DEFAULT_RING_LINES};
 pub use settings::Settings;
-pub use supervisor::{Attached, Supervisor, EVENT_CAPACITY, MARKER_ENV, MAX_EVENT_LINES};
+pub use supervisor::{
+    Attached, Supervisor, EVENT_CAPACITY, KEPT_RINGS, MARKER_ENV, MAX_EVENT_LINES,
+};

@@ -178,6 +178,7 @@ impl Run {
         };
         tracing::info!("task {id} {status}");
         let _ = inner.events.send(event);
+        inner.keep_ring(id);
         let _ = self.done.send(true);
     }
 }

@@ -38,6 +38,11 @@ pub const MAX_EVENT_LINES: usize = 256;
 /// How long shutdown waits for runners after killing their trees.
 const SHUTDOWN_KILL_WAIT: Duration = Duration::from_secs(5);
 
+/// Finished tasks whose output tail stays in memory: the last ones that ended or were looked
+/// at. Older ones give theirs back and read it from the log again when asked for, so memory
+/// does not grow with the history.
+pub const KEPT_RINGS: usize = 32;
+
 /// Transcripts written at the same time; more finishing tasks wait their turn.
 pub const TRANSCRIPT_WRITERS: usize = 2;
 
@@ -79,6 +84,8 @@ pub(crate) struct Inner {
     pub(crate) admission: Mutex<()>,
     /// Wakes the queue when a place may have come free.
     pub(crate) queue_wake: Arc<tokio::sync::Notify>,
+    /// Finished tasks that keep their ring, oldest first (see [`KEPT_RINGS`]).
+    kept_rings: Mutex<std::collections::VecDeque<TaskId>>,
     /// Identifies this data dir in the process marker.
     instance: String,
     pub(crate) me: Option<ProcessRef>,
@@ -131,6 +138,7 @@ impl Supervisor {
             tracker: TaskTracker::new(),
             transcripts: tokio::sync::Semaphore::new(TRANSCRIPT_WRITERS),
             admission: Mutex::new(()),
+            kept_rings: Mutex::new(std::collections::VecDeque::new()),
             queue_wake: Arc::new(tokio::sync::Notify::new()),
             clock: config.clock.clone(),
             config: Mutex::new(config),
@@ -613,7 +621,10 @@ impl Supervisor {
         let ring = Arc::new(Mutex::new(ring));
         let mut tasks = lock_tasks(&self.inner);
         let slot = tasks.get_mut(&id).ok_or(Error::TaskNotFound { id })?;
-        Ok(slot.ring.get_or_insert(ring).clone())
+        let ring = slot.ring.get_or_insert(ring).clone();
+        drop(tasks);
+        self.inner.keep_ring(id);
+        Ok(ring)
     }
 
     /// Forgets a finished task: its history and log are deleted (the transcript file in the
@@ -687,6 +698,15 @@ impl Supervisor {
         self.inner.config()
     }
 
+    /// How many tasks hold their output tail in memory: every running task, and at most
+    /// [`KEPT_RINGS`] finished ones.
+    pub fn rings_held(&self) -> usize {
+        lock_tasks(&self.inner)
+            .values()
+            .filter(|s| s.ring.is_some())
+            .count()
+    }
+
     /// The process this supervisor runs in, as task records name their owner.
     pub fn host(&self) -> Option<ProcessRef> {
         self.inner.me
@@ -699,6 +719,28 @@ impl Supervisor {
 }
 
 impl Inner {
+    /// Notes that a finished task's ring was used (it ended, or was looked at); the ring of
+    /// the finished task used longest ago beyond [`KEPT_RINGS`] is dropped.
+    pub(crate) fn keep_ring(&self, id: TaskId) {
+        let dropped = {
+            let mut kept = lock(&self.kept_rings);
+            kept.retain(|k| *k != id);
+            kept.push_back(id);
+            if kept.len() > KEPT_RINGS {
+                kept.pop_front()
+            } else {
+                None
+            }
+        };
+        if let Some(old) = dropped {
+            if let Some(slot) = lock_tasks(self).get_mut(&old) {
+                if !slot.record.status.is_active() {
+                    slot.ring = None;
+                }
+            }
+        }
+    }
+
     pub(crate) fn config(&self) -> SupervisorConfig {
         lock(&self.config).clone()
     }

@@ -264,3 +264,35 @@ async fn log_pages_reach_back_past_the_ring_and_configure_applies_to_new_tasks()
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finished_tasks_give_their_output_tail_back_but_keep_their_output() {
+    bounded(async {
+        let sandbox = Sandbox::new();
+        let sup = start(config(&sandbox));
+        let count = supervisor::KEPT_RINGS + 8;
+        let mut ids = Vec::new();
+        for i in 0..count {
+            let id = sup
+                .spawn(request(
+                    &sandbox.project(&format!("p{i}")),
+                    &format!("fake: say line {i}"),
+                ))
+                .expect("spawn");
+            ids.push(id);
+        }
+        for id in &ids {
+            sup.wait(*id).await.expect("wait");
+        }
+        assert_eq!(
+            sup.rings_held(),
+            supervisor::KEPT_RINGS,
+            "bounded however many ended"
+        );
+        // The first one's tail was given back; its output is still there, read from the log.
+        assert!(sup.output_text(ids[0]).expect("output").contains("line 0"));
+        assert!(sup.attach(ids[0]).expect("attach").snapshot.len() > 1);
+        assert_eq!(sup.rings_held(), supervisor::KEPT_RINGS);
+    })
+    .await;
+}
