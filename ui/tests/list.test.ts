@@ -26,6 +26,18 @@ describe('task list', () => {
     await waitFor(() => expect(within(rows[0]!).getByText('thinking hard')).toBeTruthy());
   });
 
+  it('goes straight back to the list from deep in the views', async () => {
+    backend(defaults({ list_tasks: () => TASKS, get_task: (a) => TASKS.find((t) => t.id === a.id) }));
+    const { app } = await renderApp();
+    expect(screen.queryByTestId('to-list')).toBeNull();
+    for (const id of [3, 2, 1]) app.openTask(id);
+    app.router.go({ view: 'settings' });
+    await fireEvent.click(await screen.findByTestId('to-list'));
+    expect(app.router.route).toEqual({ view: 'list' });
+    expect(screen.getByTestId('view-title').textContent).toBe('Tasks');
+    expect(app.router.canGoBack).toBe(false);
+  });
+
   it('filters running and finished tasks', async () => {
     backend(defaults({ list_tasks: () => TASKS }));
     await renderApp();

@@ -42,6 +42,12 @@ export class Router {
     this.route = prev ?? { view: 'list' };
   }
 
+  /** Straight to the list, however deep the views visited: Back starts over from there. */
+  home(): void {
+    this.#history = [];
+    this.route = { view: 'list' };
+  }
+
   /** A removed task is no place to go back to. */
   forgetTask(id: TaskId): void {
     this.#history = this.#history.filter((r) => !(r.view === 'task' && r.id === id));
