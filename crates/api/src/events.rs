@@ -48,6 +48,7 @@ pub(crate) struct EventsQuery {
     responses(
         (status = 200, description = "An event stream; each `data:` is an Event, or a ResyncEvent for `event: resync`",
             content_type = "text/event-stream", body = Event),
+        (status = 400, description = "InvalidQuery", body = ApiError),
         (status = 404, description = "TaskNotFound", body = ApiError)))]
 pub(crate) async fn events(
     State(state): State<AppState>,

@@ -10,8 +10,9 @@ use serde::de::DeserializeOwned;
 use crate::error::ApiError;
 use crate::MAX_BODY_BYTES;
 
-/// A JSON request body. The `Content-Type` is not checked, so `curl -d '{...}'` works as is
-/// (nothing but local processes of the same user reach the socket, and no browser can).
+/// A JSON request body, which is always an object. The `Content-Type` is not checked, so
+/// `curl -d '{...}'` works as is (nothing but local processes of the same user reach the
+/// socket, and no browser can).
 #[derive(Debug)]
 pub(crate) struct ApiJson<T>(pub T);
 
@@ -32,6 +33,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                     ApiError::new(rejection.status(), "InvalidBody", rejection.body_text())
                 }
             })?;
+        // serde also builds a struct from an array of its fields in order (and `[]` from the
+        // defaults alone, e.g. settings reset by `PUT []`): only an object is what the spec says.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::bad_request(
+                "InvalidJson",
+                "the request body is not usable: it must be a JSON object",
+            ));
+        }
         serde_json::from_slice(&bytes).map(ApiJson).map_err(|e| {
             ApiError::bad_request(
                 "InvalidJson",

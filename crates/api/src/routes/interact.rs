@@ -33,6 +33,7 @@ pub(crate) async fn all(State(state): State<AppState>) -> Json<ApprovalList> {
     params(("id" = u64, Path, description = "The task's id")),
     responses(
         (status = 200, description = "Open requests", body = ApprovalList),
+        (status = 400, description = "InvalidPath: the id is not a task id", body = ApiError),
         (status = 404, description = "TaskNotFound", body = ApiError)))]
 pub(crate) async fn of_task(
     State(state): State<AppState>,
@@ -55,7 +56,7 @@ pub(crate) async fn of_task(
     request_body = Decision,
     responses(
         (status = 202, description = "Answered; the task as it is now", body = TaskRecord),
-        (status = 400, description = "Malformed JSON", body = ApiError),
+        (status = 400, description = "Malformed JSON, or InvalidPath", body = ApiError),
         (status = 404, description = "TaskNotFound, ApprovalNotFound (answered, timed out or withdrawn)", body = ApiError),
         (status = 409, description = "TaskNotRunning, NotTwoWay", body = ApiError),
         (status = 429, description = "InputClosed: too many answers waiting; try again", body = ApiError)))]
@@ -77,7 +78,7 @@ pub(crate) async fn answer(
     request_body = MessageBody,
     responses(
         (status = 202, description = "Sent; the task as it is now", body = TaskRecord),
-        (status = 400, description = "EmptyMessage, InvalidPrompt, malformed JSON", body = ApiError),
+        (status = 400, description = "EmptyMessage, InvalidPrompt, malformed JSON, InvalidPath", body = ApiError),
         (status = 404, description = "TaskNotFound", body = ApiError),
         (status = 409, description = "TaskNotRunning, NotTwoWay, InputClosed", body = ApiError),
         (status = 429, description = "InputClosed: too many messages waiting; try again", body = ApiError)))]
@@ -99,6 +100,7 @@ pub(crate) async fn send_message(
     params(("id" = u64, Path, description = "The task's id")),
     responses(
         (status = 202, description = "Interrupting; the task as it is now", body = TaskRecord),
+        (status = 400, description = "InvalidPath: the id is not a task id", body = ApiError),
         (status = 404, description = "TaskNotFound", body = ApiError),
         (status = 409, description = "TaskNotRunning, NotTwoWay, InputClosed", body = ApiError)))]
 pub(crate) async fn interrupt(

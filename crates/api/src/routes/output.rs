@@ -31,6 +31,7 @@ pub(crate) struct OutputQuery {
     params(("id" = u64, Path, description = "The task's id"), OutputQuery),
     responses(
         (status = 200, description = "A page of lines", body = OutputPage),
+        (status = 400, description = "InvalidPath, InvalidQuery", body = ApiError),
         (status = 404, description = "TaskNotFound", body = ApiError),
         (status = 500, description = "Io: the log cannot be read", body = ApiError)))]
 pub(crate) async fn output(

@@ -122,6 +122,7 @@ fn parse_statuses(list: Option<&str>) -> Result<Vec<TaskStatus>, ApiError> {
     params(("id" = u64, Path, description = "The task's id")),
     responses(
         (status = 200, description = "The task", body = TaskRecord),
+        (status = 400, description = "InvalidPath: the id is not a task id", body = ApiError),
         (status = 404, description = "TaskNotFound", body = ApiError)))]
 pub(crate) async fn get(
     State(state): State<AppState>,
@@ -137,6 +138,7 @@ pub(crate) async fn get(
     params(("id" = u64, Path, description = "The task's id")),
     responses(
         (status = 204, description = "Removed"),
+        (status = 400, description = "InvalidPath: the id is not a task id", body = ApiError),
         (status = 404, description = "TaskNotFound", body = ApiError),
         (status = 409, description = "TaskRunning: cancel it first", body = ApiError)))]
 pub(crate) async fn remove(
@@ -155,6 +157,7 @@ pub(crate) async fn remove(
     params(("id" = u64, Path, description = "The task's id")),
     responses(
         (status = 202, description = "Stopping; the task as it is now", body = TaskRecord),
+        (status = 400, description = "InvalidPath: the id is not a task id", body = ApiError),
         (status = 404, description = "TaskNotFound", body = ApiError),
         (status = 409, description = "TaskNotRunning", body = ApiError)))]
 pub(crate) async fn cancel(
@@ -176,7 +179,7 @@ pub(crate) async fn cancel(
     responses(
         (status = 201, description = "The new task", body = TaskRecord,
             headers(("Location" = String, description = "The new task's URL"))),
-        (status = 400, description = "Invalid prompt or malformed JSON", body = ApiError),
+        (status = 400, description = "Invalid prompt, malformed JSON, or InvalidPath", body = ApiError),
         (status = 404, description = "TaskNotFound", body = ApiError),
         (status = 409, description = "TaskRunning, NoSession, ProjectBusy", body = ApiError)))]
 pub(crate) async fn follow_up(
@@ -205,6 +208,7 @@ pub(crate) struct WaitQuery {
     params(("id" = u64, Path, description = "The task's id"), WaitQuery),
     responses(
         (status = 200, description = "The final record, or the current one after `timeout_ms`", body = TaskRecord),
+        (status = 400, description = "InvalidPath, InvalidQuery", body = ApiError),
         (status = 404, description = "TaskNotFound", body = ApiError),
         (status = 503, description = "ShuttingDown: the server stops", body = ApiError)))]
 pub(crate) async fn wait(

@@ -164,3 +164,95 @@ async fn what_the_task_state_forbids_is_409() {
     })
     .await;
 }
+
+/// A malformed task id is 400 `InvalidPath` on every route that takes one, and a malformed
+/// query 400 `InvalidQuery`, and the OpenAPI document says so for each (the schemathesis run
+/// of `make test-schema` found these 400s undocumented).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_ids_and_queries_are_documented_400s() {
+    bounded(async {
+        let h = Harness::start();
+        let spec = h.client.get("/openapi.json").await.expect(200);
+        let documents_400 = |path: &str, method: &str| {
+            spec["paths"][path][method]["responses"]
+                .get("400")
+                .is_some()
+        };
+        let paths = spec["paths"].as_object().expect("paths");
+        let mut with_id = 0;
+        for (path, operations) in paths.iter().filter(|(p, _)| p.contains("{id}")) {
+            for method in operations.as_object().expect("operations").keys() {
+                let uri = path.replace("{id}", "-1").replace("{request_id}", "r1");
+                let verb = Method::from_bytes(method.to_uppercase().as_bytes()).expect("a method");
+                let reply = h.client.request(verb, &uri, b"{}".to_vec()).await;
+                reply.expect_error(400, "InvalidPath");
+                assert!(
+                    documents_400(path, method),
+                    "{method} {path}: 400 undocumented"
+                );
+                with_id += 1;
+            }
+        }
+        assert!(with_id >= 10, "only {with_id} operations take a task id");
+        for (path, query) in [
+            ("/v1/tasks", "limit=-1"),
+            ("/v1/tasks/{id}/output", "count=-1"),
+            ("/v1/tasks/{id}/output", "before=x"),
+            ("/v1/tasks/{id}/wait", "timeout_ms=-1"),
+            ("/v1/events", "task=x"),
+        ] {
+            let uri = format!("{}?{query}", path.replace("{id}", "1"));
+            h.client.get(&uri).await.expect_error(400, "InvalidQuery");
+            assert!(documents_400(path, "get"), "GET {path}: 400 undocumented");
+        }
+        h.finish().await;
+    })
+    .await;
+}
+
+/// Every request body is a JSON object, as the spec says. serde would also take an array of
+/// the fields in order, and `[]` for a type whose fields all have defaults: `PUT
+/// /v1/settings` with `[]` reset the user's settings (found by the schemathesis run).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_must_be_a_json_object() {
+    bounded(async {
+        let h = Harness::start();
+        let project = h.project("p");
+        let as_array = json!(["name", "hello", project]);
+        h.client
+            .post("/v1/tasks", &as_array)
+            .await
+            .expect_error(400, "InvalidJson");
+        let list = h.client.get("/v1/tasks").await.expect(200);
+        assert_eq!(list["tasks"], json!([]), "no task started");
+
+        let id = h
+            .spawn(&project, "fake: sleep 30", json!({"keep_session": true}))
+            .await;
+        for (uri, body) in [
+            (format!("/v1/tasks/{id}/messages"), json!(["hello"])),
+            (format!("/v1/tasks/{id}/follow-up"), json!(["again"])),
+            (format!("/v1/tasks/{id}/approvals/r1"), json!(["allow"])),
+        ] {
+            h.client
+                .post(&uri, &body)
+                .await
+                .expect_error(400, "InvalidJson");
+        }
+        // Last: saved settings resolve the agent again, without the harness's fake one.
+        let mut settings = h.client.get("/v1/settings").await.expect(200);
+        settings["max_running"] = json!(2);
+        let saved = h.client.put("/v1/settings", &settings).await.expect(200);
+        h.client
+            .request(Method::PUT, "/v1/settings", b" []".to_vec())
+            .await
+            .expect_error(400, "InvalidJson");
+        assert_eq!(
+            h.client.get("/v1/settings").await.expect(200),
+            saved,
+            "the settings stay as they were"
+        );
+        h.finish().await;
+    })
+    .await;
+}
