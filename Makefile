@@ -5,7 +5,7 @@ CARGO ?= cargo
 # An outer bound on each test run, so a hung test fails instead of hanging CI.
 TEST_TIMEOUT ?= 2400
 
-.PHONY: all deps ui-dist build run test check fmt-check clippy core-has-no-tauri test-ui test-rust test-e2e bench clean
+.PHONY: all deps ui-dist build run test check fmt-check clippy core-has-no-tauri test-ui test-rust test-schema test-e2e bench clean
 
 all: build
 
@@ -26,7 +26,7 @@ ui-dist: ui/node_modules/.package-lock.json
 run: build
 	./target/debug/tasktray
 
-test: deps ui-dist check test-ui test-rust test-e2e
+test: deps ui-dist check test-ui test-rust test-schema test-e2e
 
 check: fmt-check clippy core-has-no-tauri
 
@@ -51,6 +51,11 @@ tests/node_modules/.package-lock.json: tests/package.json tests/package-lock.jso
 
 test-rust: tests/node_modules/.package-lock.json
 	timeout $(TEST_TIMEOUT) $(CARGO) test --workspace
+
+# The local API fuzzed by schemathesis against the OpenAPI document it serves, over a real
+# supervisor with the fake agent in a temp folder (tests/schema/README.md).
+test-schema: deps
+	timeout $(TEST_TIMEOUT) tests/schema/run.sh $(CARGO)
 
 # The supervisor's figures, then the live view's (Chromium with mocked IPC; see ui/README.md).
 # The real app in a real webview under Xvfb, with stub tray and notification servers.

@@ -5,9 +5,10 @@ set -euo pipefail
 
 # Build: a C toolchain and WebKitGTK for the app. Run and test: the tray library, a virtual X
 # server, a D-Bus session, the WebDriver for WebKitGTK, Python D-Bus for the test stubs, curl
-# for the local API's tests (and its examples), and Node.js for the UI.
+# for the local API's tests (and its examples), Python's venv for the API's schemathesis run,
+# and Node.js for the UI.
 packages=(
-  build-essential pkg-config ca-certificates python3 libwebkit2gtk-4.1-dev
+  build-essential pkg-config ca-certificates python3 python3-venv libwebkit2gtk-4.1-dev
   libayatana-appindicator3-1 xvfb dbus dbus-x11 x11-utils webkit2gtk-driver python3-dbus-next curl
 )
 # Extra packages named on the command line (e.g. chromium, for `make bench`).
