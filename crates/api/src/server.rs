@@ -6,8 +6,8 @@ use std::fs;
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, Method, StatusCode, Uri};
@@ -25,10 +25,6 @@ use crate::{openapi, routes, MAX_BODY_BYTES};
 
 /// How long [`ApiServer::stop`] lets open requests finish before dropping them.
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The history is re-read from disk (tasks other processes added) at most this often when
-/// tasks are listed.
-const REFRESH_EVERY: Duration = Duration::from_secs(1);
 
 /// Where the host keeps its settings.
 pub trait SettingsStore: Send + Sync {
@@ -116,24 +112,9 @@ pub(crate) struct Shared {
     pub(crate) settings: Arc<dyn SettingsStore>,
     /// Cancelled when the server stops: ends event streams and long polls.
     pub(crate) shutdown: CancellationToken,
-    last_refresh: Mutex<Option<Instant>>,
 }
 
 pub(crate) type AppState = Arc<Shared>;
-
-impl Shared {
-    /// Picks up tasks that other processes (e.g. `taskctl run`) added or changed.
-    pub(crate) fn refresh_if_stale(&self) {
-        let mut last = self
-            .last_refresh
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if last.is_none_or(|t| t.elapsed() >= REFRESH_EVERY) {
-            self.supervisor.refresh();
-            *last = Some(Instant::now());
-        }
-    }
-}
 
 /// The whole service: the routes, `/openapi.json`, JSON fallbacks, the body limit, and the
 /// peer check in front of everything.
@@ -142,7 +123,6 @@ fn app(state: ApiState, shutdown: CancellationToken, owner: u32) -> Router {
         supervisor: state.supervisor,
         settings: state.settings,
         shutdown,
-        last_refresh: Mutex::new(None),
     });
     let (routes, doc) = routes::router().split_for_parts();
     let spec = openapi::to_json(&doc);

@@ -29,10 +29,11 @@ impl OutputPage {
     /// A page of `lines` that ends before sequence number `end`.
     pub(crate) fn new(lines: Vec<OutputLine>, end: u64) -> Self {
         let next_seq = lines.last().map_or(end, |l| l.seq + 1);
-        let first = lines.first().map_or(end, |l| l.seq);
+        // An empty page has nothing before it: a client paging back stops here.
+        let before = lines.first().map(|l| l.seq).filter(|first| *first > 0);
         OutputPage {
             lines,
-            before: (first > 0).then_some(first),
+            before,
             next_seq,
         }
     }

@@ -30,7 +30,10 @@ pub(crate) async fn put_settings(
     State(state): State<AppState>,
     ApiJson(settings): ApiJson<Settings>,
 ) -> Result<Json<Settings>, ApiError> {
-    Ok(Json(state.settings.save(settings)?))
+    let store = state.settings.clone();
+    Ok(Json(
+        super::blocking(move || Ok(store.save(settings)?)).await?,
+    ))
 }
 
 /// The API and Tasktray versions.

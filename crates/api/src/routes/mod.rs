@@ -32,3 +32,13 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(meta::get_settings, meta::put_settings))
         .routes(routes!(meta::version))
 }
+
+/// Runs `work` (file writes with fsync, locks, process signals) on the blocking pool, so a
+/// burst of such requests never holds the workers that answer the quick ones.
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, crate::error::ApiError> + Send + 'static,
+) -> Result<T, crate::error::ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| crate::error::ApiError::internal("Io", format!("the work stopped: {e}")))?
+}

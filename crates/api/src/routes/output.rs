@@ -43,17 +43,22 @@ pub(crate) async fn output(
         .count
         .unwrap_or(DEFAULT_PAGE_LINES)
         .min(MAX_PAGE_LINES);
-    let page = match query.before {
-        Some(before) => OutputPage::new(state.supervisor.log_page(id, before, count)?, before),
-        None => {
-            let mut attached = state.supervisor.attach(id)?;
-            let end = attached
-                .snapshot
-                .last()
-                .map_or(attached.record.line_count, |l| l.seq + 1);
-            let skip = attached.snapshot.len().saturating_sub(count);
-            OutputPage::new(attached.snapshot.split_off(skip), end)
-        }
-    };
+    // Both may read the log from disk.
+    let supervisor = state.supervisor.clone();
+    let page = super::blocking(move || {
+        Ok(match query.before {
+            Some(before) => OutputPage::new(supervisor.log_page(id, before, count)?, before),
+            None => {
+                let mut attached = supervisor.attach(id)?;
+                let end = attached
+                    .snapshot
+                    .last()
+                    .map_or(attached.record.line_count, |l| l.seq + 1);
+                let skip = attached.snapshot.len().saturating_sub(count);
+                OutputPage::new(attached.snapshot.split_off(skip), end)
+            }
+        })
+    })
+    .await?;
     Ok(Json(page))
 }

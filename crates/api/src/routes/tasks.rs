@@ -56,7 +56,8 @@ pub(crate) async fn spawn(
     ApiJson(mut request): ApiJson<SpawnRequest>,
 ) -> Result<Created, ApiError> {
     state.settings.prepare_spawn(&mut request);
-    let id = state.supervisor.spawn(request)?;
+    let supervisor = state.supervisor.clone();
+    let id = super::blocking(move || Ok(supervisor.spawn(request)?)).await?;
     Ok(created(record(&state, id)?))
 }
 
@@ -85,7 +86,7 @@ pub(crate) async fn list(
         .limit
         .unwrap_or(DEFAULT_LIST_LIMIT)
         .clamp(1, MAX_LIST_LIMIT);
-    state.refresh_if_stale();
+    // Tasks other processes run are kept up to date by the supervisor itself.
     let mut matching = state.supervisor.all().into_iter().filter(|r| {
         query.cursor.is_none_or(|c| r.id.0 < c)
             && (statuses.is_empty() || statuses.contains(&r.status))
@@ -145,7 +146,8 @@ pub(crate) async fn remove(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<TaskId>,
 ) -> Result<StatusCode, ApiError> {
-    state.supervisor.cleanup(id)?;
+    let supervisor = state.supervisor.clone();
+    super::blocking(move || Ok(supervisor.cleanup(id)?)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -164,7 +166,8 @@ pub(crate) async fn cancel(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<TaskId>,
 ) -> Result<(StatusCode, Json<TaskRecord>), ApiError> {
-    state.supervisor.request_cancel(id)?;
+    let supervisor = state.supervisor.clone();
+    super::blocking(move || Ok(supervisor.request_cancel(id)?)).await?;
     Ok((StatusCode::ACCEPTED, Json(record(&state, id)?)))
 }
 
@@ -187,7 +190,8 @@ pub(crate) async fn follow_up(
     ApiPath(id): ApiPath<TaskId>,
     ApiJson(body): ApiJson<FollowUpBody>,
 ) -> Result<Created, ApiError> {
-    let new = state.supervisor.follow_up(id, body.prompt)?;
+    let supervisor = state.supervisor.clone();
+    let new = super::blocking(move || Ok(supervisor.follow_up(id, body.prompt)?)).await?;
     Ok(created(record(&state, new)?))
 }
 

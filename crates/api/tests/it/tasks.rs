@@ -353,3 +353,52 @@ async fn a_task_queued_through_the_api_waits_is_listed_and_is_cancelled_or_start
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paging_back_past_the_start_ends_instead_of_looping() {
+    bounded(async {
+        let h = Harness::start();
+        let project = h.project("p");
+        let busy = h
+            .spawn(&project, "fake: say ready; wait-message", json!({}))
+            .await;
+        // A task that never wrote a line: queued, then cancelled.
+        let body = json!({"prompt": "fake: say no", "project_dir": project, "queue": true});
+        let empty = h.client.post("/v1/tasks", &body).await.expect(201)["id"]
+            .as_u64()
+            .expect("id");
+        h.client
+            .post(&format!("/v1/tasks/{empty}/cancel"), &json!({}))
+            .await
+            .expect(202);
+        for id in [empty, busy] {
+            let mut before = Some(10_000);
+            let mut pages = 0;
+            while let Some(cursor) = before {
+                let page = h
+                    .client
+                    .get(&format!("/v1/tasks/{id}/output?before={cursor}&count=2"))
+                    .await
+                    .expect(200);
+                before = page["before"].as_u64();
+                assert!(before.is_none_or(|b| b < cursor), "{page}");
+                pages += 1;
+                assert!(
+                    pages < 100,
+                    "paging back from {cursor} does not end: {page}"
+                );
+            }
+        }
+        h.wait_for_output(busy, "ready").await;
+        h.client
+            .post(
+                &format!("/v1/tasks/{busy}/messages"),
+                &json!({"message": "go on"}),
+            )
+            .await
+            .expect(202);
+        h.wait(busy).await;
+        h.finish().await;
+    })
+    .await;
+}
