@@ -258,8 +258,25 @@ impl App {
         self.command_of(&env::bin("taskctl"))
     }
 
-    /// Saves a screenshot of the webview as `<artifacts>/<name>.png`.
+    /// Waits until the page has painted what its DOM holds now: two animation frames (the
+    /// first runs before the next paint, the second after it). A screenshot taken right after
+    /// a view change can otherwise show an older frame while the machine is busy: WebKit
+    /// snapshots what the web process last painted, and the DOM runs ahead of that.
+    async fn painted(&self) {
+        const FRAMES: &str = "const done = arguments[0]; \
+            requestAnimationFrame(() => requestAnimationFrame(() => done(null)));";
+        let frames = self.client().execute_async(FRAMES, vec![]);
+        if !matches!(
+            tokio::time::timeout(Duration::from_secs(10), frames).await,
+            Ok(Ok(_))
+        ) {
+            eprintln!("e2e: the page did not paint two frames within 10 s; screenshot anyway");
+        }
+    }
+
+    /// Saves a screenshot of the webview as `<artifacts>/<name>.png`, once the page has painted.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
+        self.painted().await;
         let png = self.client().screenshot().await.expect("take a screenshot");
         let path = self.artifacts.join(format!("{name}.png"));
         fs::write(&path, png).expect("save the screenshot");
@@ -269,6 +286,7 @@ impl App {
     /// Saves a screenshot of the webview as `target/e2e/screenshots/<name>.png`, the gallery
     /// of the main views that a person looks at (kept across specs, overwritten by name).
     pub async fn gallery_screenshot(&self, name: &str) -> PathBuf {
+        self.painted().await;
         let png = self.client().screenshot().await.expect("take a screenshot");
         let dir = env::artifacts_root().join("screenshots");
         fs::create_dir_all(&dir).expect("create the screenshots dir");

@@ -48,7 +48,7 @@ pub fn bin(name: &str) -> PathBuf {
     let bin = dir.join(name);
     assert!(
         bin.is_file(),
-        "{} is missing: build it first (`cargo build -p tasktray -p supervisor -p fake-claude --bins`; run.sh does)",
+        "{} is missing: build it first (`cargo build -p tasktray -p supervisor -p taskctl -p fake-claude --bins`; run.sh does)",
         bin.display()
     );
     bin

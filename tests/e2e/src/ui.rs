@@ -11,6 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use fantoccini::elements::Element;
+use fantoccini::error::{CmdError, ErrorStatus};
 use fantoccini::key::Key;
 use fantoccini::Locator;
 use serde_json::{json, Value};
@@ -22,8 +23,9 @@ use crate::wait;
 pub const UI_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The statuses a status badge can show (its class; the label differs: `completed` reads
-/// "Done").
-pub const STATUSES: [&str; 7] = [
+/// "Done", `queued` "Queued · 1st in line").
+pub const STATUSES: [&str; 8] = [
+    "queued",
     "pending",
     "running",
     "waiting",
@@ -88,7 +90,8 @@ pub struct Page {
     pub title: Option<String>,
     /// The open task view's task id.
     pub task_id: Option<u64>,
-    /// The open task view's status, as its badge's class (`running`, `completed`, ...).
+    /// The open task view's status, as its badge's class (`queued`, `running`, `completed`,
+    /// ...).
     pub status: Option<String>,
     /// The badge's text (`●Running`, `✓Done`, ...).
     pub badge: Option<String>,
@@ -219,7 +222,8 @@ impl App {
     }
 
     /// Clicks the element matching `css` once it is shown and enabled. A click that the driver
-    /// refuses (covered, moving) is retried until the deadline.
+    /// refuses (covered, moving) is retried until the deadline; a covered element is scrolled
+    /// to the middle of the view first.
     pub async fn click(&self, css: &str) {
         let what = format!("a click on {css}");
         wait::until_async(&what, UI_TIMEOUT, || async {
@@ -234,7 +238,29 @@ impl App {
             if !el.is_enabled().await.unwrap_or(false) {
                 return Err("disabled".into());
             }
-            el.click().await.map_err(|e| format!("click failed: {e}"))
+            match el.click().await {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    // WebDriver scrolls an element into view at the *bottom* of its scroller,
+                    // where a sticky bar (the launch form's buttons) may cover it; a user would
+                    // scroll it into sight. The next try finds it in the middle of the view.
+                    if matches!(
+                        &e,
+                        CmdError::Standard(w) if w.error == ErrorStatus::ElementClickIntercepted
+                    ) {
+                        let _ = self
+                            .client()
+                            .execute(
+                                "arguments[0].scrollIntoView({block: 'center'});",
+                                vec![serde_json::to_value(&el).unwrap_or_default()],
+                            )
+                            .await;
+                    }
+                    // Debug: WebKitWebDriver's errors often carry an empty message; the kind
+                    // (click intercepted, not interactable, ...) is only in the variant.
+                    Err(format!("click failed: {e:?}"))
+                }
+            }
         })
         .await;
     }
@@ -247,12 +273,14 @@ impl App {
             .unwrap_or_else(|e| panic!("cannot type into {css}: {e}"));
     }
 
-    /// Empties the field matching `css`, then types `text` into it. The field is scrolled into
-    /// the middle of the view first (a long form puts it under the fold), and a clear that the
-    /// driver refuses is retried until the deadline.
+    /// Empties the field matching `css`, then types `text` into it, until the field holds
+    /// exactly `text`. The field is scrolled into the middle of the view first (a long form
+    /// puts it under the fold); a clear or a typing that the driver refuses (WebKitWebDriver
+    /// once refused the keys for the launch form's folder field, with an empty message, in one
+    /// of ten runs of `queue.rs`) is retried, from an empty field, until the deadline.
     pub async fn replace_text(&self, css: &str, text: &str) {
-        let what = format!("clearing {css}");
-        let el = wait::until_async(&what, UI_TIMEOUT, || async {
+        let what = format!("{css} to hold {text:?}");
+        wait::until_async(&what, UI_TIMEOUT, || async {
             let el = self.wait_shown(css, UI_TIMEOUT).await;
             let scroll = "arguments[0].scrollIntoView({block: 'center'});";
             self.client()
@@ -261,16 +289,21 @@ impl App {
                     vec![serde_json::to_value(&el).map_err(|e| e.to_string())?],
                 )
                 .await
-                .map_err(|e| format!("cannot scroll to it: {e}"))?;
+                .map_err(|e| format!("cannot scroll to it: {e:?}"))?;
             el.clear()
                 .await
-                .map_err(|e| format!("cannot clear it: {e}"))?;
-            Ok(el)
+                .map_err(|e| format!("cannot clear it: {e:?}"))?;
+            if let Err(e) = el.send_keys(text).await {
+                let why = format!("cannot type into it: {e:?}");
+                eprintln!("e2e: {css}: {why}; again");
+                return Err(why);
+            }
+            match self.value_of(css).await {
+                Some(value) if value == text => Ok(()),
+                other => Err(format!("it holds {other:?}")),
+            }
         })
         .await;
-        el.send_keys(text)
-            .await
-            .unwrap_or_else(|e| panic!("cannot type into {css}: {e}"));
     }
 
     /// Presses Ctrl+Enter in the field matching `css`.
@@ -352,6 +385,28 @@ impl App {
             }
         })
         .await;
+    }
+
+    /// Goes back (the top bar's Back button) until the list shows: Back walks the views
+    /// visited, e.g. from a task started from the form to the task started before it.
+    pub async fn back_to_list(&self) {
+        for _ in 0..10 {
+            let title = self.text_of(&tid("view-title")).await;
+            if title.as_deref() == Some("Tasks") {
+                return;
+            }
+            self.click(&tid("back")).await;
+            wait::until_async("Back to change the view", UI_TIMEOUT, || async {
+                let now = self.text_of(&tid("view-title")).await;
+                if now == title {
+                    Err(format!("still {now:?}"))
+                } else {
+                    Ok(())
+                }
+            })
+            .await;
+        }
+        panic!("ten Backs did not reach the list");
     }
 
     /// Opens the launch form from the top bar's "New task" button.

@@ -101,11 +101,11 @@ async fn main_window_shown(app: &App) {
     .await;
 }
 
-/// Waits until the task view of `id` reaches a status other than pending, running and
+/// Waits until the task view of `id` reaches a status other than queued, pending, running and
 /// waiting; returns the page (a spec then asserts which status, with the page in the message).
 async fn wait_task_end_shown(app: &App, id: u64, timeout: Duration) -> Page {
     app.wait_page("the task to end", timeout, |p| match p.status.as_deref() {
-        Some("pending" | "running" | "waiting") | None => Err("not ended".into()),
+        Some("queued" | "pending" | "running" | "waiting") | None => Err("not ended".into()),
         Some(_) if p.task_id == Some(id) => Ok(p.clone()),
         Some(_) => Err(format!("the view of task {:?}", p.task_id)),
     })
