@@ -21,6 +21,8 @@ pub const BATCH_INTERVAL: Duration = Duration::from_millis(50);
 pub const MAX_BATCH_LINES: usize = 2000;
 
 pub fn start(app: AppHandle, supervisor: Supervisor) {
+    // Subscribed here, before this returns: the host may then let queued tasks start.
+    let events = supervisor.subscribe();
     tauri::async_runtime::spawn(async move {
         Forwarder {
             app,
@@ -28,7 +30,7 @@ pub fn start(app: AppHandle, supervisor: Supervisor) {
             pending: Batches::default(),
             formats: HashMap::new(),
         }
-        .run()
+        .run(events)
         .await;
     });
 }
@@ -83,8 +85,7 @@ impl Batches {
 }
 
 impl Forwarder {
-    async fn run(mut self) {
-        let mut events = self.supervisor.subscribe();
+    async fn run(mut self, mut events: tokio::sync::broadcast::Receiver<Event>) {
         // Only armed while something waits to be sent, so an idle app sleeps.
         let mut flush_at: Option<Instant> = None;
         loop {

@@ -134,6 +134,8 @@ fn setup(
     tracing::info!("task shim: {}", shim.program.display());
     let mut config = SupervisorConfig::new(data_dir, AgentSearch::default(), shim);
     settings.apply(&mut config);
+    // Queued tasks kept from the last run start once the window and tray listen.
+    config.hold_queue = true;
     let runtime_handle = runtime.clone();
     let supervisor = Supervisor::start(config, runtime)?;
 
@@ -146,7 +148,8 @@ fn setup(
         app.manage(LogGuard(guard));
     }
     tray::create(app.handle())?;
-    forward::start(app.handle().clone(), supervisor);
+    forward::start(app.handle().clone(), supervisor.clone());
+    supervisor.open_queue();
     app.manage(api::Api::default());
     {
         let _runtime = runtime_handle.enter();

@@ -58,9 +58,14 @@ pub fn quit_now(app: &AppHandle) {
     tauri::async_runtime::spawn(async move {
         let supervisor = app.state::<AppState>().supervisor.clone();
         let deadline = supervisor.config().grace + QUIT_MARGIN;
+        let (running, queued): (Vec<_>, Vec<_>) = supervisor
+            .running()
+            .into_iter()
+            .partition(|t| t.status.is_running());
         tracing::info!(
-            "quitting: stopping {} running tasks",
-            supervisor.running().len()
+            "quitting: stopping {} running tasks, keeping {} queued",
+            running.len(),
+            queued.len()
         );
         supervisor.shutdown(deadline).await;
         crate::api::stop(&app).await;

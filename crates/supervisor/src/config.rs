@@ -83,6 +83,10 @@ pub struct SupervisorConfig {
     /// Tasks this supervisor runs at once; a task spawned beyond it is queued (`None`: no
     /// limit).
     pub max_running: Option<usize>,
+    /// Queued tasks (kept from an earlier run) wait for [`crate::Supervisor::open_queue`]
+    /// before any starts, so a host can subscribe to events first. Off by default: the queue
+    /// runs from the start.
+    pub hold_queue: bool,
     /// Variables set in the agent's environment (after the host's own).
     pub extra_env: Vec<(OsString, OsString)>,
     pub clock: Arc<dyn Clock>,
@@ -101,6 +105,7 @@ impl SupervisorConfig {
             grace: DEFAULT_GRACE,
             approval_timeout: Some(DEFAULT_APPROVAL_TIMEOUT),
             max_running: Some(crate::settings::DEFAULT_MAX_RUNNING as usize),
+            hold_queue: false,
             extra_env: Vec::new(),
             clock: Arc::new(SystemClock),
         }

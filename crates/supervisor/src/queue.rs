@@ -38,14 +38,25 @@ impl Supervisor {
             .collect()
     }
 
+    /// Lets queued tasks start, for a supervisor started with `hold_queue` (once the host
+    /// listens to events); does nothing the second time.
+    pub fn open_queue(&self) {
+        self.inner.queue_open.cancel();
+    }
+
     /// Starts the dispatcher, which ends with the supervisor's shutdown (or when the last
     /// handle is dropped).
     pub(crate) fn start_queue(&self) {
         let weak = Arc::downgrade(&self.inner);
         let wake = self.inner.queue_wake.clone();
         let root = self.inner.root.clone();
+        let open = self.inner.queue_open.clone();
         self.inner.tracker.spawn_on(
             async move {
+                tokio::select! {
+                    () = open.cancelled() => {}
+                    () = root.cancelled() => return,
+                }
                 loop {
                     let Some(inner) = weak.upgrade() else { break };
                     let retry = Supervisor { inner }.dispatch();

@@ -84,6 +84,8 @@ pub(crate) struct Inner {
     pub(crate) admission: Mutex<()>,
     /// Wakes the queue when a place may have come free.
     pub(crate) queue_wake: Arc<tokio::sync::Notify>,
+    /// Cancelled once queued tasks may start (see `SupervisorConfig::hold_queue`).
+    pub(crate) queue_open: CancellationToken,
     /// Finished tasks that keep their ring, oldest first (see [`KEPT_RINGS`]).
     kept_rings: Mutex<std::collections::VecDeque<TaskId>>,
     /// Identifies this data dir in the process marker.
@@ -140,10 +142,15 @@ impl Supervisor {
             admission: Mutex::new(()),
             kept_rings: Mutex::new(std::collections::VecDeque::new()),
             queue_wake: Arc::new(tokio::sync::Notify::new()),
+            queue_open: CancellationToken::new(),
             clock: config.clock.clone(),
             config: Mutex::new(config),
         });
+        let hold_queue = config_hold(&inner);
         let supervisor = Supervisor { inner };
+        if !hold_queue {
+            supervisor.open_queue();
+        }
         supervisor.recover();
         supervisor.start_queue();
         supervisor.start_watching();
@@ -834,6 +841,10 @@ impl Inner {
             });
         }
     }
+}
+
+pub(crate) fn config_hold(inner: &Inner) -> bool {
+    lock(&inner.config).hold_queue
 }
 
 pub(crate) fn lock_tasks(inner: &Inner) -> MutexGuard<'_, BTreeMap<TaskId, Slot>> {

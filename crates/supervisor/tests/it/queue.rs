@@ -178,8 +178,19 @@ async fn the_queue_survives_a_restart() {
             assert_eq!(status(&sup, second), TaskStatus::Queued);
             (first, second)
         };
-        let sup = start(config(&sandbox));
+        // A host that holds the queue until it listens sees the queued task start.
+        let mut held = config(&sandbox);
+        held.hold_queue = true;
+        let sup = start(held);
         assert_eq!(status(&sup, first), TaskStatus::Cancelled);
+        assert_eq!(status(&sup, second), TaskStatus::Queued);
+        let mut events = sup.subscribe();
+        sup.open_queue();
+        next_broadcast(&mut events, PATIENCE, |e| {
+            matches!(e, Event::StatusChanged { task, status: TaskStatus::Pending } if *task == second)
+                .then_some(())
+        })
+        .await;
         release(&sup, second).await;
     })
     .await;
