@@ -60,7 +60,7 @@ test-schema: deps
 # The supervisor's figures, then the live view's (Chromium with mocked IPC; see ui/README.md).
 # The real app in a real webview under Xvfb, with stub tray and notification servers.
 test-e2e: ui-dist
-	timeout $(TEST_TIMEOUT) tests/e2e/run.sh $(CARGO) test -p tasktray-e2e -- --test-threads=1
+	timeout $(TEST_TIMEOUT) tests/e2e/run.sh $(CARGO) test -p tasktray-e2e -- --include-ignored --test-threads=1
 
 bench: deps ui-dist
 	$(CARGO) build --release -p fake-claude -p tasktray-bench

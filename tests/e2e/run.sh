@@ -2,7 +2,7 @@
 # Runs a command (the end-to-end specs) inside a private desktop: Xvfb, a private D-Bus session
 # bus, and on it a notification server and a StatusNotifierWatcher (the stubs in stubs/).
 #
-#   tests/e2e/run.sh cargo test -p tasktray-e2e -- --test-threads=1
+#   tests/e2e/run.sh cargo test -p tasktray-e2e -- --include-ignored --test-threads=1
 #
 # It builds tasktray, tasktray-shim, taskctl and fake-claude first (TASKTRAY_E2E_BUILD=0 skips that),
 # exports what the specs need (TASKTRAY_E2E=1, DISPLAY, DBUS_SESSION_BUS_ADDRESS, the stubs'
@@ -143,7 +143,7 @@ fi
 # ---------------------------------------------------------------------------------------------
 # Outside: checks, build, Xvfb, then this script again inside dbus-run-session, with a timeout.
 [[ $# -gt 0 ]] || die "usage: tests/e2e/run.sh COMMAND [ARGS...]
-  e.g. tests/e2e/run.sh cargo test -p tasktray-e2e -- --test-threads=1"
+  e.g. tests/e2e/run.sh cargo test -p tasktray-e2e -- --include-ignored --test-threads=1"
 
 need() { command -v "$1" > /dev/null || die "$1 is missing: $2"; }
 need Xvfb "apt-get install xvfb"

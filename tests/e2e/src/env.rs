@@ -16,7 +16,7 @@ pub fn enabled() -> bool {
     }
     eprintln!(
         "skipped: an end-to-end spec; run it with \
-         `tests/e2e/run.sh cargo test -p tasktray-e2e -- --test-threads=1` (sets {ENABLE_VAR}=1)"
+         `tests/e2e/run.sh cargo test -p tasktray-e2e -- --include-ignored --test-threads=1` (sets {ENABLE_VAR}=1)"
     );
     false
 }

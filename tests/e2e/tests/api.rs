@@ -51,6 +51,7 @@ fn socket_of(app: &App) -> PathBuf {
 }
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn a_task_started_over_the_api_shows_in_the_window_and_is_answered_over_it() {
     if !enabled() {
         return;
@@ -129,6 +130,7 @@ async fn a_task_started_over_the_api_shows_in_the_window_and_is_answered_over_it
 }
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn a_task_run_by_taskctl_shows_live_in_the_window_and_is_cancelled_there() {
     if !enabled() {
         return;

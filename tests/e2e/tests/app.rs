@@ -45,6 +45,7 @@ fn png_size(png: &[u8]) -> (u32, u32) {
 }
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn window_opens_titled_tasktray() {
     if !enabled() {
         return;
@@ -79,6 +80,7 @@ async fn window_opens_titled_tasktray() {
 }
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn tray_item_registers_with_the_full_menu() {
     if !enabled() {
         return;
@@ -131,6 +133,7 @@ async fn tray_item_registers_with_the_full_menu() {
 }
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn show_in_the_tray_menu_opens_the_hidden_window() {
     if !enabled() {
         return;
@@ -147,6 +150,7 @@ async fn show_in_the_tray_menu_opens_the_hidden_window() {
 }
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn quit_in_the_tray_menu_ends_the_app_and_leaves_nothing() {
     if !enabled() {
         return;
@@ -174,6 +178,7 @@ async fn quit_in_the_tray_menu_ends_the_app_and_leaves_nothing() {
 }
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn a_second_launch_shows_the_first_instance_and_exits() {
     if !enabled() {
         return;

@@ -36,6 +36,7 @@ fn waiting_section(menu: &MenuItem) -> Result<&MenuItem, String> {
 }
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn allow_from_the_notification_runs_the_tool() {
     if !enabled() {
         return;
@@ -89,6 +90,7 @@ async fn allow_from_the_notification_runs_the_tool() {
 }
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn deny_from_the_tray_menu_closes_the_notification() {
     if !enabled() {
         return;
@@ -127,6 +129,7 @@ async fn deny_from_the_tray_menu_closes_the_notification() {
 }
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn deny_with_a_message_from_the_task_view() {
     if !enabled() {
         return;
@@ -171,6 +174,7 @@ async fn deny_with_a_message_from_the_task_view() {
 }
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn a_message_sent_from_the_task_view_reaches_the_agent() {
     if !enabled() {
         return;

@@ -176,6 +176,7 @@ fn started_after(later: &Value, earlier: &Value) {
 }
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn a_task_queued_behind_its_busy_folder_waits_in_the_window_and_starts_by_itself() {
     if !enabled() {
         return;
@@ -286,6 +287,7 @@ async fn a_task_queued_behind_its_busy_folder_waits_in_the_window_and_starts_by_
 }
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn a_queued_task_cancelled_in_the_window_never_starts() {
     if !enabled() {
         return;
@@ -357,6 +359,7 @@ async fn a_queued_task_cancelled_in_the_window_never_starts() {
 }
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn the_running_limit_from_settings_queues_across_folders_and_the_tray_lists_the_queue() {
     if !enabled() {
         return;
@@ -457,6 +460,7 @@ async fn the_running_limit_from_settings_queues_across_folders_and_the_tray_list
 }
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn queued_tasks_outlive_a_quit_and_start_when_the_app_starts_again() {
     if !enabled() {
         return;
@@ -558,6 +562,7 @@ async fn queued_tasks_outlive_a_quit_and_start_when_the_app_starts_again() {
 }
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn taskctl_run_detach_returns_at_once_and_taskctl_cancel_ends_the_task_in_the_window() {
     if !enabled() {
         return;
@@ -696,6 +701,7 @@ async fn task_named(app: &App, name: &str) -> u64 {
 }
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn a_task_goes_on_in_the_app_and_notifies_when_the_taskctl_following_it_is_killed() {
     if !enabled() {
         return;

@@ -26,6 +26,7 @@ fn header_is(expected: &str) -> impl Fn(&MenuItem) -> Result<(), String> + '_ {
 }
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn a_finished_task_shows_in_the_tray_and_notifies_with_a_show_action() {
     if !enabled() {
         return;
@@ -93,6 +94,7 @@ async fn a_finished_task_shows_in_the_tray_and_notifies_with_a_show_action() {
 }
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn a_stuck_notification_server_blocks_nothing() {
     if !enabled() {
         return;
@@ -162,6 +164,7 @@ async fn a_stuck_notification_server_blocks_nothing() {
 }
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn cancel_in_the_tray_menu_stops_the_whole_task_tree() {
     if !enabled() {
         return;

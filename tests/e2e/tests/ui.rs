@@ -113,6 +113,7 @@ async fn wait_task_end_shown(app: &App, id: u64, timeout: Duration) -> Page {
 }
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn a_task_started_from_the_form_shows_its_output_live_then_completes_and_notifies() {
     if !enabled() {
         return;
@@ -224,6 +225,7 @@ async fn a_task_started_from_the_form_shows_its_output_live_then_completes_and_n
 }
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn a_busy_project_links_to_its_task_and_the_draft_survives() {
     if !enabled() {
         return;
@@ -305,6 +307,7 @@ async fn a_busy_project_links_to_its_task_and_the_draft_survives() {
 }
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn cancel_in_the_task_view_stops_a_tool_that_ignores_sigterm_after_the_set_grace() {
     if !enabled() {
         return;
@@ -394,6 +397,7 @@ async fn cancel_in_the_task_view_stops_a_tool_that_ignores_sigterm_after_the_set
 }
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn new_task_in_the_tray_menu_opens_the_form_and_ctrl_enter_starts_the_task() {
     if !enabled() {
         return;
@@ -455,6 +459,7 @@ async fn new_task_in_the_tray_menu_opens_the_form_and_ctrl_enter_starts_the_task
 }
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn tasks_and_their_status_outlive_a_quit_and_a_new_launch() {
     if !enabled() {
         return;
@@ -523,6 +528,7 @@ async fn tasks_and_their_status_outlive_a_quit_and_a_new_launch() {
 }
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn quit_in_the_tray_menu_asks_in_the_window_while_a_task_runs() {
     if !enabled() {
         return;
@@ -596,6 +602,7 @@ return {
 "#;
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn output_that_looks_like_html_is_shown_as_text() {
     if !enabled() {
         return;
@@ -684,6 +691,7 @@ async fn output_that_looks_like_html_is_shown_as_text() {
 }
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn screenshots_of_the_main_views() {
     if !enabled() {
         return;
@@ -831,6 +839,7 @@ fn real_cli_env(mock: &tasktray_real_cli::MockApi, claude_dir: &Path) -> Vec<(St
 }
 
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn the_real_claude_code_runs_a_tool_from_the_form_and_notifies() {
     if !enabled() {
         return;
@@ -926,6 +935,7 @@ async fn the_real_claude_code_runs_a_tool_from_the_form_and_notifies() {
 /// Issue 4: an API error from the real CLI reaches the user whole: the task view, the
 /// transcript file and the notification all carry claude's own message.
 #[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
 async fn a_real_claude_api_error_shows_its_message_in_the_view_the_transcript_and_the_notification()
 {
     if !enabled() {

@@ -106,7 +106,7 @@ async fn a_second_server_is_refused_while_one_answers() {
 async fn a_peer_of_another_uid_is_refused() {
     bounded(async {
         if !is_root() {
-            println!("skipped: connecting as another user needs root (setpriv)");
+            eprintln!("skipped: connecting as another user needs root (setpriv)");
             return;
         }
         let h = Harness::start();
