@@ -338,18 +338,35 @@ fn a_killed_host_takes_its_tree_down_and_the_next_start_marks_the_task_interrupt
 fn two_processes_racing_for_one_project_get_exactly_one_task() {
     let sandbox = Sandbox::new();
     let project = sandbox.project("p");
+    // The winner's agent waits at a barrier until every loser has been refused.
+    let barrier = sandbox.path().join("go");
+    let prompt = format!("fake: wait-file {}", barrier.display());
     let racers: Vec<_> = (0..4)
         .map(|_| {
             taskctl(&sandbox)
                 .args(["run", "--dir"])
                 .arg(&project)
-                .arg("fake: sleep 1")
+                .arg(&prompt)
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
                 .spawn()
                 .expect("spawn")
         })
         .collect();
+    // Three are refused at once; only then may the one that runs go on.
+    let mut racers = racers;
+    let mut refused = 0;
+    assert!(
+        wait_until(TEST_TIMEOUT, || {
+            refused = 0;
+            for racer in racers.iter_mut() {
+                refused += usize::from(matches!(racer.try_wait(), Ok(Some(_))));
+            }
+            refused == 3
+        }),
+        "{refused} of the racers ended while one held the project"
+    );
+    std::fs::write(&barrier, b"go").expect("open the barrier");
     let mut codes = Vec::new();
     for mut racer in racers {
         let status = wait_child(&mut racer, TEST_TIMEOUT);

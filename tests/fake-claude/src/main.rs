@@ -171,6 +171,7 @@
 //! | `invalid-utf8` | the raw line `ok \xff\xfe bad \xc3\x28 end\n` |
 //! | `stderr N` | N lines `stderr line K` (K = 1..=N) on stderr |
 //! | `sleep SECS` | sleep (fractions allowed) |
+//! | `wait-file PATH` | wait until PATH exists (a barrier a test opens; at most 60 s) |
 //! | `trap-term` | ignore SIGTERM from now on (SIGKILL still works) |
 //! | `tool-child` | start a process in its own session that ignores SIGTERM and sleeps 600 s; say `tool-child pid N` |
 //! | `daemon` | start a process in its own session that sleeps 600 s (dies on SIGTERM), never waited for; say `daemon pid N` |

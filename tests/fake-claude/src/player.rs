@@ -18,6 +18,8 @@ use crate::{ask, protocol, raw, signals};
 
 /// How long `bad-control` waits for the host's answer.
 const BAD_CONTROL_WAIT: Duration = Duration::from_secs(10);
+/// The longest `wait-file` waits before going on (a test that forgot the file still ends).
+const WAIT_FILE_AT_MOST: Duration = Duration::from_secs(60);
 
 /// Everything a turn needs.
 #[derive(Debug, Clone, Copy)]
@@ -104,6 +106,7 @@ impl Agent<'_> {
                 Directive::InvalidUtf8 => raw::invalid_utf8().map(|()| Flow::Next)?,
                 Directive::Stderr(lines) => raw::stderr_lines(lines).map(|()| Flow::Next)?,
                 Directive::Sleep(duration) => self.sleep(duration),
+                Directive::WaitFile(path) => self.wait_file(&path),
                 Directive::TrapTerm => {
                     signals::trap_term();
                     Flow::Next
@@ -218,6 +221,18 @@ impl Agent<'_> {
             Some(Woke::Interrupted) => Flow::Interrupted(None),
             _ => Flow::Next,
         }
+    }
+
+    /// Waits until `path` exists (a barrier a test opens), at most [`WAIT_FILE_AT_MOST`].
+    fn wait_file(&self, path: &std::path::Path) -> Flow {
+        let give_up = Instant::now() + WAIT_FILE_AT_MOST;
+        while !path.exists() && Instant::now() < give_up {
+            let step = Instant::now().checked_add(Duration::from_millis(20));
+            if let Some(Woke::Interrupted) = self.wait(step, false, |_| None::<()>) {
+                return Flow::Interrupted(None);
+            }
+        }
+        Flow::Next
     }
 
     fn wait_stdin(&self) -> Flow {

@@ -62,6 +62,7 @@ pub(crate) enum Directive {
     Ask(AskTool),
     BadControl,
     WaitMessage,
+    WaitFile(std::path::PathBuf),
 }
 
 /// A directive that could not be parsed.
@@ -192,6 +193,8 @@ fn parse_directive(text: &str) -> Result<Directive, String> {
         "ask" => Directive::Ask(ask(rest)?),
         "bad-control" => none(&args, Directive::BadControl)?,
         "wait-message" => none(&args, Directive::WaitMessage)?,
+        "wait-file" if rest.is_empty() => return Err("usage: wait-file PATH".to_owned()),
+        "wait-file" => Directive::WaitFile(std::path::PathBuf::from(rest)),
         _ => return Err(format!("unknown directive `{word}`")),
     };
     Ok(directive)
