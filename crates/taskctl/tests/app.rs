@@ -248,11 +248,15 @@ async fn a_killed_taskctl_leaves_its_task_running_in_the_app() {
     bounded(async {
         let app = App::start(true);
         let dir = app.sandbox.project("p");
+        let barrier = app.sandbox.path().join("go");
         let mut run = app
             .command()
             .args(["run", "--dir"])
             .arg(&dir)
-            .arg("fake: say begun; sleep 1; say finished")
+            .arg(format!(
+                "fake: say begun; wait-file {}; say finished",
+                barrier.display()
+            ))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -267,6 +271,9 @@ async fn a_killed_taskctl_leaves_its_task_running_in_the_app() {
         );
         run.kill().await.expect("SIGKILL taskctl");
         let id = app.sup.all()[0].id;
+        // Only now may the task go on: it outlived the taskctl that started it.
+        assert!(app.sup.runs(id), "still running in the app");
+        std::fs::write(&barrier, b"go").expect("open the barrier");
         let done = tokio::time::timeout(PATIENCE, app.sup.wait(id))
             .await
             .expect("the task ends")

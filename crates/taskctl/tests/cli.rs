@@ -422,10 +422,14 @@ fn json_mode_prints_one_event_per_line() {
 fn another_host_sees_a_running_task_without_interrupting_it_and_refresh_shows_its_end() {
     let sandbox = Sandbox::new();
     let project = sandbox.project("p");
+    let barrier = sandbox.path().join("go");
     let mut child = taskctl(&sandbox)
         .args(["run", "--raw", "--dir"])
         .arg(&project)
-        .arg("fake: say started; sleep 1.5; say finished")
+        .arg(format!(
+            "fake: say started; wait-file {}; say finished",
+            barrier.display()
+        ))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -468,6 +472,7 @@ fn another_host_sees_a_running_task_without_interrupting_it_and_refresh_shows_it
         "{busy:?}"
     );
 
+    std::fs::write(&barrier, b"go").expect("open the barrier");
     assert!(wait_child(&mut child, TEST_TIMEOUT).success());
     // Followed live: no refresh needed for the end and the last line.
     assert!(wait_until(TEST_TIMEOUT, || sup
