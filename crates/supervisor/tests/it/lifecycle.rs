@@ -259,3 +259,70 @@ async fn a_spawn_right_after_the_end_never_meets_the_ended_task() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remove_racing_a_tasks_end_waits_for_its_last_writes() {
+    bounded(async {
+        let sandbox = Sandbox::new();
+        let sup = start(config(&sandbox));
+        let mut events = sup.subscribe();
+        // A long log makes the transcript, written after the final status, take a while.
+        let id = sup
+            .spawn(crate::text_request(
+                &sandbox.project("p"),
+                "fake: flood 20000",
+            ))
+            .expect("spawn");
+        loop {
+            match sup.cleanup(id) {
+                Ok(()) => break,
+                Err(Error::TaskRunning { .. }) => tokio::task::yield_now().await,
+                Err(e) => panic!("remove while it ends: {e}"),
+            }
+        }
+        assert!(!sup.history().task_dir(id).exists(), "its files are gone");
+        assert!(sup.get(id).is_none());
+        assert!(sup.history().load_all().iter().all(|r| r.id != id));
+        // Nothing of it failed to save on the way, and its transcript was written whole.
+        while let Ok(event) = events.try_recv() {
+            assert!(!matches!(event, Event::PersistFailed { .. }), "{event:?}");
+        }
+        let transcript = sandbox
+            .project("p")
+            .join(format!(".claude-tasks/task-{id}-output.md"));
+        assert!(std::fs::read_to_string(transcript)
+            .expect("transcript")
+            .contains("```"));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_that_falls_behind_is_told_and_catches_up_from_the_tail() {
+    bounded(async {
+        let sandbox = Sandbox::new();
+        let sup = start(config(&sandbox));
+        // Subscribed, then not read while far more events than the channel keeps are sent.
+        let mut events = sup.subscribe();
+        let id = sup
+            .spawn(crate::text_request(
+                &sandbox.project("p"),
+                "fake: flood 200000 40",
+            ))
+            .expect("spawn");
+        let done = sup.wait(id).await.expect("wait");
+        match events.recv().await {
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                assert!(missed > 0)
+            }
+            other => panic!("expected to be told it lagged, got {other:?}"),
+        }
+        // The way back: the tail now, numbered, ending with the task's last line.
+        let attached = sup.attach(id).expect("attach");
+        let last = attached.snapshot.last().expect("a tail");
+        assert_eq!(last.seq + 1, done.line_count);
+        let seqs: Vec<u64> = attached.snapshot.iter().map(|l| l.seq).collect();
+        assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "consecutive");
+    })
+    .await;
+}
