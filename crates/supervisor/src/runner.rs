@@ -1,9 +1,6 @@
 //! One task's life, owned by one tokio task: start the shim, read its output, stop it on
 //! cancel, and record how it ended. Nothing else touches the task's processes.
 
-use std::fs::OpenOptions;
-use std::io::BufWriter;
-use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -46,9 +43,11 @@ const SHIM_MARGIN: Duration = Duration::from_secs(2);
 /// tree still holds open.
 const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(500);
 
+mod log;
 mod outcome;
 mod sink;
 
+use log::LogWriter;
 use outcome::Outcome;
 use sink::{pump, Sink};
 
@@ -91,12 +90,7 @@ impl Run {
         let inner = self.inner.clone();
         let record = self.record.clone();
         let id = record.id;
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(crate::history::PRIVATE_FILE)
-            .open(inner.history.log_path(id))
-            .map(|f| BufWriter::with_capacity(READ_CHUNK, f));
+        let log = LogWriter::open(&inner.history.log_path(id));
         let mut sink = Sink {
             inner: inner.clone(),
             id,
@@ -104,6 +98,7 @@ impl Run {
             two_way: self.line.is_some(),
             ring: self.ring.clone(),
             log: None,
+            log_bytes: Vec::new(),
             batch: Vec::new(),
             lines: 0,
         };
@@ -147,7 +142,8 @@ impl Run {
             r.result = outcome.result.clone();
             r.line_count = lines;
         });
-        drop(sink);
+        // The transcript is made from the log: it must be whole on disk first.
+        sink.close().await;
         if let Some(finished) = finished {
             inner.persist(&finished);
             let writer = inner.clone();
@@ -409,6 +405,7 @@ impl Run {
             for note in notes {
                 sink.note(note, outcome);
             }
+            sink.keep_up().await;
         }
         drop(lifeline_write);
     }

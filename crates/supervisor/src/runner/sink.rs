@@ -2,10 +2,9 @@
 //! and the event stream, pushed together under the ring's lock. The agent's result, session
 //! and (for a two-way task) requests are read from the lines on the way.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::sync::{Arc, Mutex};
 
+use super::log::LogWriter;
 use super::outcome::Outcome;
 use crate::framer::{LineEnd, LineFramer};
 use crate::model::{Event, OutputFormat, OutputLine, Stream};
@@ -22,7 +21,10 @@ pub(super) struct Sink {
     /// Read the agent's requests from its output.
     pub(super) two_way: bool,
     pub(super) ring: Arc<Mutex<OutputRing>>,
-    pub(super) log: Option<BufWriter<File>>,
+    /// The log's writer thread; `None` once it failed (the task goes on without it).
+    pub(super) log: Option<LogWriter>,
+    /// The bytes of the lines since the last flush, for the log.
+    pub(super) log_bytes: Vec<u8>,
     pub(super) batch: Vec<(Stream, Arc<str>, bool)>,
     pub(super) lines: u64,
 }
@@ -52,12 +54,9 @@ impl Sink {
         continued: bool,
         outcome: &mut Outcome,
     ) {
-        if let Some(log) = &mut self.log {
-            let written = log.write_all(bytes).and_then(|()| log.write_all(b"\n"));
-            if let Err(e) = written {
-                self.log = None;
-                self.persist_failed(format!("could not write the output log: {e}"));
-            }
+        if self.log.is_some() {
+            self.log_bytes.extend_from_slice(bytes);
+            self.log_bytes.push(b'\n');
         }
         let text: Arc<str> = Arc::from(String::from_utf8_lossy(bytes));
         if stream == Stream::Stdout && self.format == OutputFormat::StreamJson && !continued {
@@ -90,8 +89,9 @@ impl Sink {
     /// Pushes the batch into the ring and out to subscribers under one lock, so an
     /// [`attach`](crate::Supervisor::attach) sees each line exactly once.
     pub(super) fn flush(&mut self) {
-        if let Some(log) = &mut self.log {
-            if let Err(e) = log.flush() {
+        if let Some(log) = &self.log {
+            log.write(std::mem::take(&mut self.log_bytes));
+            if let Some(e) = log.take_error() {
                 self.log = None;
                 self.persist_failed(format!("could not write the output log: {e}"));
             }
@@ -118,6 +118,24 @@ impl Sink {
     pub(super) fn note(&mut self, text: String, outcome: &mut Outcome) {
         self.line(Stream::Tasktray, text.as_bytes(), false, outcome);
         self.flush();
+    }
+
+    /// When the log's writer is far behind: waits until it caught up (the pipes are not read
+    /// meanwhile, which slows the agent instead of growing memory).
+    pub(super) async fn keep_up(&self) {
+        if let Some(log) = self.log.as_ref().filter(|l| l.is_behind()) {
+            log.caught_up().await;
+        }
+    }
+
+    /// Writes what is left of the log and waits until it is on disk.
+    pub(super) async fn close(mut self) {
+        self.flush();
+        if let Some(log) = self.log.take() {
+            if let Some(e) = log.close().await {
+                self.persist_failed(format!("could not write the output log: {e}"));
+            }
+        }
     }
 
     pub(super) fn persist_failed(&self, message: String) {
