@@ -23,6 +23,7 @@ fn main() {
         "pick_folder",
         "quit_app",
         "host_process",
+        "save_output",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new()

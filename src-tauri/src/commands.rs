@@ -182,14 +182,103 @@ pub async fn open_transcript(
     .await
 }
 
+/// The most a copy puts on the clipboard; more is offered as a file (X11 refuses requests of
+/// tens of MiB, and a paste of that much hangs the pasting program).
+pub const CLIPBOARD_MAX_BYTES: usize = 4 * 1024 * 1024;
+
+/// Copies the task's output to the clipboard: the readable transcript, or with `raw` the
+/// agent's own lines (as the view shows them). Too much for the clipboard is a
+/// `TooLargeToCopy` error: the UI offers "Save output as…" instead.
 #[tauri::command]
-pub async fn copy_output(app: AppHandle, state: State<'_, AppState>, id: TaskId) -> IpcResult<()> {
+pub async fn copy_output(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    id: TaskId,
+    raw: Option<bool>,
+) -> IpcResult<()> {
     let sup = state.supervisor.clone();
     off_main(move || {
-        let text = sup.log_text(id)?;
+        let task = sup.get(id).ok_or(supervisor::Error::TaskNotFound { id })?;
+        let mut text = Capped::default();
+        match report::write_output(sup.history(), &task, raw.unwrap_or(false), &mut text) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+                return Err(IpcError::new(
+                    "TooLargeToCopy",
+                    format!(
+                        "the output is more than {} MiB, too much for the clipboard: save it to a file instead",
+                        CLIPBOARD_MAX_BYTES / (1024 * 1024)
+                    ),
+                ));
+            }
+            Err(e) => return Err(IpcError::new("Io", format!("cannot read the output: {e}"))),
+        }
+        let text = String::from_utf8_lossy(&text.0).into_owned();
         app.clipboard()
             .write_text(text)
             .map_err(|e| IpcError::new("Io", format!("cannot copy to the clipboard: {e}")))
+    })
+    .await
+}
+
+/// Bytes up to [`CLIPBOARD_MAX_BYTES`]; a write beyond is a `FileTooLarge` error.
+#[derive(Default)]
+struct Capped(Vec<u8>);
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > CLIPBOARD_MAX_BYTES {
+            return Err(std::io::ErrorKind::FileTooLarge.into());
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Saves the task's output (readable, or with `raw` the agent's own lines) to a file the user
+/// picks; `false` when the dialog was cancelled.
+#[tauri::command]
+pub async fn save_output(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    id: TaskId,
+    raw: Option<bool>,
+) -> IpcResult<bool> {
+    let task = state
+        .supervisor
+        .get(id)
+        .ok_or(supervisor::Error::TaskNotFound { id })?;
+    let raw = raw.unwrap_or(false);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let name = format!("task-{id}-output.{}", if raw { "jsonl" } else { "md" });
+    app.dialog()
+        .file()
+        .set_title("Save the output as")
+        .set_file_name(&name)
+        .save_file(move |path| {
+            let _ = tx.send(path);
+        });
+    let Some(path) = rx.await.ok().flatten().and_then(|p| p.into_path().ok()) else {
+        return Ok(false);
+    };
+    let sup = state.supervisor.clone();
+    off_main(move || {
+        let write = || -> std::io::Result<()> {
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
+            report::write_output(sup.history(), &task, raw, &mut out)?;
+            std::io::Write::flush(&mut out)
+        };
+        write().map_err(|e| {
+            IpcError::new(
+                "Io",
+                format!("cannot save the output to {}: {e}", path.display()),
+            )
+        })?;
+        Ok(true)
     })
     .await
 }
@@ -308,4 +397,23 @@ pub async fn pick_folder(app: AppHandle) -> Option<String> {
 #[tauri::command]
 pub fn quit_app(app: AppHandle) {
     crate::lifecycle::quit_now(&app);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    #[test]
+    fn a_copy_holds_at_most_the_clipboard_limit() {
+        let mut text = Capped::default();
+        let line = vec![b'x'; 1024];
+        for _ in 0..CLIPBOARD_MAX_BYTES / 1024 {
+            text.write_all(&line).expect("within the limit");
+        }
+        let over = text.write_all(b"one more byte").expect_err("over the limit");
+        assert_eq!(over.kind(), std::io::ErrorKind::FileTooLarge);
+        assert_eq!(text.0.len(), CLIPBOARD_MAX_BYTES);
+    }
 }

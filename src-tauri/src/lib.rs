@@ -80,6 +80,7 @@ pub fn run() {
             commands::pick_folder,
             commands::quit_app,
             commands::host_process,
+            commands::save_output,
         ])
         .setup(move |app| {
             setup(app, handle)?;

@@ -153,6 +153,26 @@ describe('task view', () => {
     expect(screen.queryByTestId('task-elsewhere')).toBeNull();
   });
 
+  it('copies the readable output, or offers to save it when it is too much for the clipboard', async () => {
+    let big = false;
+    const { calls } = await openTask(task({ id: 5 }), () => page([textLine(0)]), {
+      copy_output: () => {
+        if (big) throw { code: 'TooLargeToCopy', message: 'the output is more than 4 MiB, too much for the clipboard: save it to a file instead' };
+        return null;
+      },
+      save_output: () => true,
+    });
+    await fireEvent.click(screen.getByTestId('copy-output'));
+    await waitFor(() => expect(screen.getByTestId('copy-output').textContent).toBe('Copied ✓'));
+    expect(calledWith(calls, 'copy_output')).toEqual([{ id: 5, raw: false }]);
+    big = true;
+    await fireEvent.click(screen.getByTestId('copy-output'));
+    expect((await screen.findByTestId('too-large')).textContent).toContain('too much for the clipboard');
+    await fireEvent.click(screen.getByTestId('save-output'));
+    await waitFor(() => expect(calledWith(calls, 'save_output')).toEqual([{ id: 5, raw: false }]));
+    await waitFor(() => expect(screen.getByTestId('too-large').textContent).toContain('Saved ✓'));
+  });
+
   it('follows up a finished task with a kept session, then opens the new task', async () => {
     const done = task({ id: 8, status: 'completed', session_id: 's-8', options: { format: 'stream-json', permission_mode: 'plan', model: null, keep_session: true, resume: null, allowed_tools: [] } });
     const { calls, app } = await openTask(done, () => page([]), { follow_up: () => 9 });

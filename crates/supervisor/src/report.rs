@@ -82,6 +82,25 @@ fn refuse_symlink(path: &Path) -> Result<()> {
     }
 }
 
+/// Writes a task's whole output to `out`, streamed from its log (memory stays flat): the
+/// readable transcript, as the task view shows it, or with `raw` the agent's own lines.
+pub fn write_output(
+    history: &History,
+    task: &TaskRecord,
+    raw: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let log = history.log_path(task.id);
+    if raw {
+        return match File::open(&log) {
+            Ok(mut file) => io::copy(&mut file, out).map(drop),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        };
+    }
+    for_each_body_line(&log, task.options.format, |line| writeln!(out, "{line}"))
+}
+
 /// Calls `f` with each line of the readable output: the log's lines for text tasks, the
 /// rendered transcript entries for stream-json tasks.
 fn for_each_body_line(

@@ -62,7 +62,11 @@ export const interruptTask = (id: TaskId) => call<null>('interrupt_task', { id }
 export const followUp = (id: TaskId, prompt: string) => call<TaskId>('follow_up', { id, prompt });
 export const removeTask = (id: TaskId) => call<null>('remove_task', { id });
 export const openTranscript = (id: TaskId) => call<null>('open_transcript', { id });
-export const copyOutput = (id: TaskId) => call<null>('copy_output', { id });
+/** Copies the readable transcript, or with `raw` the agent's own lines. Too much for the
+ * clipboard is a `TooLargeToCopy` error: offer `saveOutput` then. */
+export const copyOutput = (id: TaskId, raw = false) => call<null>('copy_output', { id, raw });
+/** Saves the output to a file the user picks; false when the dialog was cancelled. */
+export const saveOutput = (id: TaskId, raw = false) => call<boolean>('save_output', { id, raw });
 export const getSettings = () => call<Settings>('get_settings');
 export const saveSettings = (settings: Settings) => call<Settings>('save_settings', { settings });
 export const detectAgent = (path: string | null) => call<AgentInfo>('detect_agent', { path });

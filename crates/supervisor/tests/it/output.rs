@@ -296,3 +296,32 @@ async fn finished_tasks_give_their_output_tail_back_but_keep_their_output() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_output_is_written_out_readable_or_raw() {
+    bounded(async {
+        let sandbox = Sandbox::new();
+        let sup = start(config(&sandbox));
+        let done = run_to_end(
+            &sup,
+            request(
+                &sandbox.project("p"),
+                "fake: say hello there; tool echo from-a-tool",
+            ),
+        )
+        .await;
+        let mut raw = Vec::new();
+        report::write_output(sup.history(), &done, true, &mut raw).expect("raw");
+        assert_eq!(
+            String::from_utf8(raw).expect("UTF-8"),
+            sup.log_text(done.id).expect("log")
+        );
+        let mut readable = Vec::new();
+        report::write_output(sup.history(), &done, false, &mut readable).expect("readable");
+        let readable = String::from_utf8(readable).expect("UTF-8");
+        assert!(readable.contains("hello there"), "{readable}");
+        assert!(readable.contains("echo from-a-tool"), "{readable}");
+        assert!(!readable.contains("\"type\""), "no JSON: {readable}");
+    })
+    .await;
+}
