@@ -412,7 +412,9 @@ mod tests {
         for _ in 0..CLIPBOARD_MAX_BYTES / 1024 {
             text.write_all(&line).expect("within the limit");
         }
-        let over = text.write_all(b"one more byte").expect_err("over the limit");
+        let over = text
+            .write_all(b"one more byte")
+            .expect_err("over the limit");
         assert_eq!(over.kind(), std::io::ErrorKind::FileTooLarge);
         assert_eq!(text.0.len(), CLIPBOARD_MAX_BYTES);
     }
