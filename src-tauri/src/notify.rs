@@ -29,6 +29,8 @@ use crate::models::Navigate;
 const SHOW_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a notification's handle is kept for its "Show" action.
 const KEEP_FOR: Duration = Duration::from_secs(3600);
+/// How many finished tasks' notifications are listened to for "Show" at once: the newest.
+const KEPT_MAX: usize = 20;
 /// The body shows at most this much of the result or error.
 const BODY_CHARS: usize = 200;
 
@@ -166,8 +168,48 @@ pub fn task_finished(app: &AppHandle, task: &TaskRecord, now_ms: u64) {
                 lifecycle::navigate(&app, Navigate::Task { id });
             }
         });
-        let _ = tokio::time::timeout(KEEP_FOR, wait).await;
+        let (key, pushed_out) = lock_kept().keep();
+        // Listened to for an hour at most, and only while among the newest few.
+        tokio::select! {
+            () = wait => {}
+            () = pushed_out.cancelled() => {}
+            () = tokio::time::sleep(KEEP_FOR) => {}
+        }
+        lock_kept().release(key);
     });
+}
+
+/// The finished tasks' notifications whose Show action is listened to, oldest first; a new
+/// one beyond [`KEPT_MAX`] stops the oldest's listener (its notification stays on screen).
+#[derive(Debug, Default)]
+struct Kept {
+    listening: std::collections::VecDeque<(u64, CancellationToken)>,
+    next: u64,
+}
+
+impl Kept {
+    fn keep(&mut self) -> (u64, CancellationToken) {
+        self.next += 1;
+        let token = CancellationToken::new();
+        self.listening.push_back((self.next, token.clone()));
+        while self.listening.len() > KEPT_MAX {
+            if let Some((_, oldest)) = self.listening.pop_front() {
+                oldest.cancel();
+            }
+        }
+        (self.next, token)
+    }
+
+    fn release(&mut self, key: u64) {
+        self.listening.retain(|(k, _)| *k != key);
+    }
+}
+
+fn lock_kept() -> std::sync::MutexGuard<'static, Kept> {
+    static KEPT: OnceLock<Mutex<Kept>> = OnceLock::new();
+    KEPT.get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The title and body of a request's notification.
@@ -265,6 +307,27 @@ pub fn approval_resolved(_app: &AppHandle, task: TaskId, request_id: &str) {
 mod tests {
     use super::*;
     use supervisor::{ExitInfo, ResultSummary};
+
+    #[test]
+    fn only_the_newest_finished_notifications_are_listened_to() {
+        let mut kept = Kept::default();
+        let tokens: Vec<_> = (0..KEPT_MAX + 3).map(|_| kept.keep()).collect();
+        let stopped: Vec<bool> = tokens.iter().map(|(_, t)| t.is_cancelled()).collect();
+        assert!(
+            stopped[..3].iter().all(|s| *s),
+            "the three oldest stop listening"
+        );
+        assert!(
+            stopped[3..].iter().all(|s| !*s),
+            "the newest keep listening"
+        );
+        assert_eq!(kept.listening.len(), KEPT_MAX);
+        // One that ends by itself leaves room: the next does not push another out.
+        kept.release(tokens[5].0);
+        let (_, newest) = kept.keep();
+        assert!(!tokens[6].1.is_cancelled() && !newest.is_cancelled());
+        assert_eq!(kept.listening.len(), KEPT_MAX);
+    }
 
     #[test]
     fn a_request_says_who_asks_for_what() {
