@@ -70,13 +70,7 @@ impl Client {
         let response = self.send(Method::GET, uri, None).await?;
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
-            let body = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| self.transport(e.to_string()))?
-                .to_bytes();
-            return Err(api_error(status, &body));
+            return Err(api_error(status, &self.body_of(response).await?));
         }
         let mut stream = EventStream {
             body: response.into_body(),
@@ -93,6 +87,16 @@ impl Client {
         Ok(stream)
     }
 
+    /// The whole body of a response.
+    async fn body_of(&self, response: hyper::Response<Incoming>) -> Result<Bytes, ClientError> {
+        Ok(response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| self.transport(e.to_string()))?
+            .to_bytes())
+    }
+
     /// Sends one request and reads the whole answer: its JSON body (`null` when empty), or
     /// the error the server gave.
     pub async fn request(
@@ -103,12 +107,7 @@ impl Client {
     ) -> Result<Value, ClientError> {
         let response = self.send(method, uri, body).await?;
         let status = response.status().as_u16();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| self.transport(e.to_string()))?
-            .to_bytes();
+        let body = self.body_of(response).await?;
         if !(200..300).contains(&status) {
             return Err(api_error(status, &body));
         }

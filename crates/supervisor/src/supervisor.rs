@@ -128,6 +128,7 @@ impl Supervisor {
     /// accepting tasks, which run on `runtime`.
     pub fn start(config: SupervisorConfig, runtime: Handle) -> Result<Self> {
         let history = History::open(&config.data_dir)?;
+        let hold_queue = config.hold_queue;
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
         let inner = Arc::new(Inner {
             instance: instance_id(history.root()),
@@ -146,7 +147,6 @@ impl Supervisor {
             clock: config.clock.clone(),
             config: Mutex::new(config),
         });
-        let hold_queue = config_hold(&inner);
         let supervisor = Supervisor { inner };
         if !hold_queue {
             supervisor.open_queue();
@@ -526,36 +526,6 @@ impl Supervisor {
             .collect()
     }
 
-    /// Re-reads tasks that other processes (another host, `taskctl`) added or changed.
-    pub fn refresh(&self) {
-        let records = self.inner.history.load_all();
-        let mut tasks = lock_tasks(&self.inner);
-        for record in records {
-            match tasks.get_mut(&record.id) {
-                // Ours, or another host's that runs: followed live (see `observe`).
-                Some(slot) if slot.live.is_some() || slot.record.status.is_active() => {}
-                Some(slot) => {
-                    if slot.record != record {
-                        slot.record = record;
-                        slot.ring = None;
-                    }
-                }
-                None => {
-                    tasks.insert(
-                        record.id,
-                        Slot {
-                            record,
-                            ring: None,
-                            live: None,
-                            approvals: Vec::new(),
-                            queued: None,
-                        },
-                    );
-                }
-            }
-        }
-    }
-
     /// The output lines held in memory, joined (the seed's `get_task_output`).
     pub fn output_text(&self, id: TaskId) -> Result<String> {
         let ring = self.ring(id)?;
@@ -841,10 +811,6 @@ impl Inner {
             });
         }
     }
-}
-
-pub(crate) fn config_hold(inner: &Inner) -> bool {
-    lock(&inner.config).hold_queue
 }
 
 pub(crate) fn lock_tasks(inner: &Inner) -> MutexGuard<'_, BTreeMap<TaskId, Slot>> {

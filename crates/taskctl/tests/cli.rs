@@ -419,7 +419,7 @@ fn json_mode_prints_one_event_per_line() {
 }
 
 #[test]
-fn another_host_sees_a_running_task_without_interrupting_it_and_refresh_shows_its_end() {
+fn another_host_sees_a_running_task_without_interrupting_it_and_follows_it_to_its_end() {
     let sandbox = Sandbox::new();
     let project = sandbox.project("p");
     let barrier = sandbox.path().join("go");
