@@ -11,6 +11,7 @@ const SHOWN_CONTENT_LINES: usize = 20;
 /// A one-character mark per status.
 pub fn mark(status: TaskStatus) -> &'static str {
     match status {
+        TaskStatus::Queued => "◷",
         TaskStatus::Pending => "…",
         TaskStatus::Running => "▶",
         TaskStatus::Waiting => "?",
@@ -126,14 +127,15 @@ pub fn approval(approval: &Approval) -> Vec<String> {
     lines
 }
 
-/// What `run` says of a task that was queued: its place and what it waits for.
-pub fn queued_note(id: TaskId, place: usize, after: Option<TaskId>) -> String {
+/// What `run` says of a task that was queued: its place, what it waits for, and `then` (how
+/// to take it out of the queue).
+pub fn queued_note(id: TaskId, place: usize, after: Option<TaskId>, then: &str) -> String {
     let waits_for = match after {
         Some(other) => format!("it starts when task {other} in this folder ends"),
         None => "it starts when fewer tasks run (the limit is in Tasktray's Settings)".to_owned(),
     };
     format!(
-        "⏸ task {id} is queued, {} in line: {waits_for}; Ctrl-C takes it out of the queue",
+        "⏸ task {id} is queued, {} in line: {waits_for}; {then}",
         text::ordinal(place)
     )
 }

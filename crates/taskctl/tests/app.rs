@@ -373,3 +373,43 @@ async fn ctrl_c_takes_a_queued_task_out_of_the_apps_queue() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_detached_queued_task_says_it_is_queued_and_lists_as_queued() {
+    bounded(async {
+        let app = App::start(true);
+        let busy = app.spawn("p", "fake: say ready; wait-message");
+        let project = app.project("p");
+        let out = app
+            .taskctl(&[
+                "run",
+                "--detach",
+                "--queue",
+                "-d",
+                project.to_str().expect("UTF-8"),
+                "fake: say later",
+            ])
+            .await;
+        let said = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{said}");
+        let id = text(&out.stdout).trim().to_owned();
+        assert!(
+            said.contains(&format!(
+                "task {id} is queued, 1st in line: it starts when task {busy} in this folder ends; `taskctl cancel {id}` takes it out of the queue"
+            )),
+            "{said}"
+        );
+        let listed = text(&app.taskctl(&["list"]).await.stdout);
+        let row = listed
+            .lines()
+            .find(|l| l.trim_start().starts_with(&id))
+            .unwrap_or_default()
+            .to_owned();
+        assert!(row.contains("◷ queued"), "{listed}");
+        app.sup.send(busy, "go on").expect("release");
+        let waited = app.taskctl(&["wait", &id]).await;
+        assert_eq!(waited.status.code(), Some(0), "{}", text(&waited.stderr));
+        app.stop().await;
+    })
+    .await;
+}

@@ -45,6 +45,10 @@ pub(super) async fn run(
     );
     let Some(events) = events else {
         super::out(&id.to_string());
+        if created["status"] == "queued" {
+            let then = format!("`taskctl cancel {id}` takes it out of the queue");
+            say!("{}", queued_note(client, id, &created, &then).await);
+        }
         say!("▶ task {id} runs in Tasktray; `taskctl follow {id}` shows it, `taskctl wait {id}` waits for it");
         return Ok(exit::COMPLETED);
     };
@@ -55,7 +59,10 @@ pub(super) async fn run(
             request.options.format.as_str()
         );
         if created["status"] == "queued" {
-            say!("{}", queued_note(client, id, &created).await);
+            say!(
+                "{}",
+                queued_note(client, id, &created, super::run::CTRL_C_UNQUEUES).await
+            );
         }
     }
     follow_stream(
@@ -199,7 +206,7 @@ async fn follow_stream(
 }
 
 /// Where a queued task stands in the app's queue, and what it waits for.
-async fn queued_note(client: &Client, id: TaskId, task: &Value) -> String {
+async fn queued_note(client: &Client, id: TaskId, task: &Value, then: &str) -> String {
     let listed =
         |page: &Value| -> Vec<Value> { page["tasks"].as_array().cloned().unwrap_or_default() };
     let queued = client
@@ -221,7 +228,7 @@ async fn queued_note(client: &Client, id: TaskId, task: &Value) -> String {
         .find(|t| t["project_dir"] == task["project_dir"])
         .and_then(|t| t["id"].as_u64())
         .map(TaskId);
-    render::queued_note(id, place, after)
+    render::queued_note(id, place, after, then)
 }
 
 /// The output the app still holds of the task.

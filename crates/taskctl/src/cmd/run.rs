@@ -13,6 +13,9 @@ use super::printer::Printer;
 use crate::cli::{Approve, FollowUpArgs, OutputArgs, RunArgs};
 use crate::{exit, paths, render};
 
+/// How a `run` that follows a queued task takes it out of the queue.
+pub(super) const CTRL_C_UNQUEUES: &str = "Ctrl-C takes it out of the queue";
+
 pub fn run(args: RunArgs) -> Result<i32, String> {
     let prompt = read_prompt(args.prompt)?;
     let project_dir = match args.dir {
@@ -154,7 +157,7 @@ async fn foreground(
             .into_iter()
             .find(|t| t.status.is_running() && t.project_dir == record.project_dir)
             .map(|t| t.id);
-        say!("{}", render::queued_note(id, place, after));
+        say!("{}", render::queued_note(id, place, after, CTRL_C_UNQUEUES));
     }
     let mut printer = Printer::new(format, output, approver.asks_here());
     let mut cancelling = false;
