@@ -50,6 +50,24 @@ function scenario(extra = {}) {
   };
 }
 
+/** A long history: `count` finished tasks with ids above the screenshot tasks' (whose outputs
+ * are keyed by id), one an hour back in time; every fifth writes release notes. */
+function olderTasks(count) {
+  const [base] = screenshotTasks().filter((t) => t.status === 'completed');
+  return Array.from({ length: count }, (_, i) => {
+    const notes = i % 5 === 0;
+    return {
+      ...base,
+      id: 10 + count - 1 - i,
+      name: notes ? `Write the release notes for 0.${count - i}` : `Tidy module ${count - i}`,
+      prompt: notes ? 'Write the release notes' : 'Tidy up',
+      created_at_ms: base.created_at_ms - (i + 1) * 3_600_000,
+      started_at_ms: base.started_at_ms - (i + 1) * 3_600_000,
+      finished_at_ms: base.finished_at_ms - (i + 1) * 3_600_000,
+    };
+  });
+}
+
 /** Opens the task whose row is named `name` and waits for its transcript. */
 async function open(page, name) {
   await page.getByRole('button', { name }).click();
@@ -126,6 +144,22 @@ const shots = [
     },
   },
   { name: 'list-empty', scenario: { tasks: [] }, run: async () => {} },
+  {
+    name: 'list-history',
+    scenario: { tasks: [...screenshotTasks(), ...olderTasks(2_000)] },
+    run: async (page) => {
+      await page.getByRole('button', { name: 'Finished' }).click();
+      await page.getByTestId('show-older').scrollIntoViewIfNeeded();
+    },
+  },
+  {
+    name: 'list-search',
+    scenario: { tasks: [...screenshotTasks(), ...olderTasks(2_000)] },
+    run: async (page) => {
+      await page.getByTestId('task-search').fill('release notes');
+      await page.getByTestId('search-count').getByText(/match/).waitFor();
+    },
+  },
   {
     name: 'task-running',
     run: async (page) => {

@@ -3,12 +3,12 @@
 import { fireEvent, screen, waitFor, within } from '@testing-library/svelte';
 import { describe, expect, it } from 'vitest';
 import type { Approval, TaskRecord } from '../src/lib/bindings';
-import { approval, backend, calledWith, defaults, emitEvent, line, page, renderApp, task, type Handler } from './helpers';
+import { approval, backend, calledWith, defaults, emitEvent, line, page, renderApp, task, type Handler, listing } from './helpers';
 
 const WAITING = task({ id: 5, name: 'Push it', status: 'waiting', finished_at_ms: null, exit: null });
 
 async function openTask(t: TaskRecord, open: () => Approval[], over: Record<string, Handler> = {}) {
-  const calls = backend(defaults({ list_tasks: () => [t], get_task: () => t, pending_approvals: open, ...over }));
+  const calls = backend(defaults({ list_tasks: listing(() => [t]), get_task: () => t, pending_approvals: open, ...over }));
   const r = await renderApp();
   r.app.openTask(t.id);
   await waitFor(() => expect(r.app.transcript?.loading).toBe(false));
@@ -20,7 +20,7 @@ const card = () => screen.getByTestId('approval-card');
 describe('approvals store', () => {
   it('loads at start and again on request, answer, status and end events', async () => {
     let open: Approval[] | Promise<Approval[]> = [approval()];
-    const calls = backend(defaults({ list_tasks: () => [WAITING], get_task: () => WAITING, pending_approvals: () => open }));
+    const calls = backend(defaults({ list_tasks: listing(() => [WAITING]), get_task: () => WAITING, pending_approvals: () => open }));
     const { app } = await renderApp();
     const ids = () => app.approvals.forTask(5).map((a) => a.request_id);
     await waitFor(() => expect(ids()).toEqual(['req-1']));

@@ -6,7 +6,7 @@ import { emit } from '@tauri-apps/api/event';
 import { render, waitFor } from '@testing-library/svelte';
 import { vi } from 'vitest';
 import App from '../src/App.svelte';
-import type { Approval, Entry, LineView, OutputPage, Settings, TaskRecord } from '../src/lib/bindings';
+import type { Approval, Entry, LineView, OutputPage, Settings, TaskPage, TaskQuery, TaskRecord } from '../src/lib/bindings';
 import { AppState } from '../src/lib/stores/app.svelte';
 
 export type Handler = (args: Record<string, unknown>) => unknown;
@@ -60,6 +60,27 @@ export function page(lines: LineView[], next = (lines.at(-1)?.seq ?? -1) + 1): O
   return { lines, first_seq: lines[0]?.seq ?? next, next_seq: next };
 }
 
+/** What `list_tasks` answers from `list`, as the backend does: only the query's statuses (all
+ * when none), only tasks with every word of `search` in their name, prompt, folder or result text
+ * (ignoring case), older than `before`; newest first, `limit` (50, at most 1000) a page. */
+export function pageOf(list: TaskRecord[], q: TaskQuery = {}): TaskPage {
+  const words = (q.search ?? '').toLowerCase().split(/\s+/).filter(Boolean);
+  const matching = list
+    .filter((t) => !q.status?.length || q.status.includes(t.status))
+    .filter((t) => words.every((w) => [t.name, t.prompt, t.project_dir, t.result?.text ?? ''].some((f) => f.toLowerCase().includes(w))))
+    .sort((a, b) => b.id - a.id);
+  const before = q.before;
+  const older = before == null ? matching : matching.filter((t) => t.id < before);
+  const limit = Math.min(q.limit ?? 50, 1000);
+  const tasks = older.slice(0, limit);
+  return { tasks, next_cursor: older.length > limit ? tasks.at(-1)!.id : null, total: matching.length };
+}
+
+/** A `list_tasks` handler over a list (or a function giving the list at each call). */
+export function listing(list: TaskRecord[] | (() => TaskRecord[])): Handler {
+  return (args) => pageOf(typeof list === 'function' ? list() : list, (args.query ?? {}) as TaskQuery);
+}
+
 /** Mocks the backend: `handlers` answer commands, anything else rejects like the backend
  * would. Returns a spy of every command call (name, args). */
 export function backend(handlers: Record<string, Handler>) {
@@ -81,7 +102,7 @@ export function backend(handlers: Record<string, Handler>) {
 /** The defaults most tests need, overridable. */
 export function defaults(over: Record<string, Handler> = {}): Record<string, Handler> {
   return {
-    list_tasks: () => [],
+    list_tasks: listing([]),
     get_settings: () => SETTINGS,
     recent_projects: () => [],
     task_output: () => page([]),

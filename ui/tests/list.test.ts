@@ -2,7 +2,7 @@
 
 import { fireEvent, screen, waitFor, within } from '@testing-library/svelte';
 import { describe, expect, it } from 'vitest';
-import { approval, backend, calledWith, defaults, emitEvent, renderApp, task, textLine } from './helpers';
+import { approval, backend, calledWith, defaults, emitEvent, renderApp, task, textLine, listing } from './helpers';
 
 const TASKS = [
   task({ id: 3, name: 'Running one', status: 'running', finished_at_ms: null, exit: null, line_count: 4 }),
@@ -12,7 +12,7 @@ const TASKS = [
 
 describe('task list', () => {
   it('renders tasks newest first with status, project, cost and preview', async () => {
-    backend(defaults({ list_tasks: () => [TASKS[2], TASKS[0], TASKS[1]], task_output: () => ({ lines: [textLine(3, 'thinking hard')], first_seq: 3, next_seq: 4 }) }));
+    backend(defaults({ list_tasks: listing([TASKS[2]!, TASKS[0]!, TASKS[1]!]), task_output: () => ({ lines: [textLine(3, 'thinking hard')], first_seq: 3, next_seq: 4 }) }));
     await renderApp();
     const rows = screen.getAllByRole('listitem');
     expect(rows.map((r) => within(r).getByText(/^#\d+$/).textContent)).toEqual(['#3', '#2', '#1']);
@@ -27,7 +27,7 @@ describe('task list', () => {
   });
 
   it('goes straight back to the list from deep in the views', async () => {
-    backend(defaults({ list_tasks: () => TASKS, get_task: (a) => TASKS.find((t) => t.id === a.id) }));
+    backend(defaults({ list_tasks: listing(() => TASKS), get_task: (a) => TASKS.find((t) => t.id === a.id) }));
     const { app } = await renderApp();
     expect(screen.queryByTestId('to-list')).toBeNull();
     for (const id of [3, 2, 1]) app.openTask(id);
@@ -39,7 +39,7 @@ describe('task list', () => {
   });
 
   it('filters running and finished tasks', async () => {
-    backend(defaults({ list_tasks: () => TASKS }));
+    backend(defaults({ list_tasks: listing(() => TASKS) }));
     await renderApp();
     await fireEvent.click(screen.getByRole('button', { name: 'Running' }));
     expect(screen.getAllByRole('listitem')).toHaveLength(1);
@@ -61,7 +61,7 @@ describe('task list', () => {
 
   it('follows task://changed: re-fetches the task, drops removed ones', async () => {
     let current = TASKS[0]!;
-    const calls = backend(defaults({ list_tasks: () => TASKS, get_task: () => current }));
+    const calls = backend(defaults({ list_tasks: listing(() => TASKS), get_task: () => current }));
     await renderApp();
     current = { ...current, status: 'completed', finished_at_ms: 2_000_000 };
     await emitEvent('task://changed', { id: 3, kind: 'completed', message: null });
@@ -72,14 +72,14 @@ describe('task list', () => {
   });
 
   it('updates previews from task://output', async () => {
-    backend(defaults({ list_tasks: () => TASKS }));
+    backend(defaults({ list_tasks: listing(() => TASKS) }));
     await renderApp();
     await emitEvent('task://output', { id: 3, lines: [textLine(4, 'first'), textLine(5, 'latest words\nsecond line')] });
     await waitFor(() => expect(screen.getByText('latest words')).toBeTruthy());
   });
 
   it('opens a task on click, and app://navigate and Ctrl+N switch views', async () => {
-    backend(defaults({ list_tasks: () => TASKS }));
+    backend(defaults({ list_tasks: listing(() => TASKS) }));
     await renderApp();
     await fireEvent.click(screen.getByText('Done one'));
     await waitFor(() => expect(screen.getByRole('log', { name: 'Output' })).toBeTruthy());
@@ -92,11 +92,15 @@ describe('task list', () => {
   });
 
   it('re-fetches everything when the window becomes visible again', async () => {
-    const calls = backend(defaults({ list_tasks: () => TASKS }));
+    const calls = backend(defaults({ list_tasks: listing(() => TASKS) }));
     await renderApp();
-    expect(calledWith(calls, 'list_tasks')).toHaveLength(1);
+    // The active tasks, and the first page of the finished ones.
+    expect(calledWith(calls, 'list_tasks')).toEqual([
+      { query: { status: ['queued', 'pending', 'running', 'waiting'], limit: 1000 } },
+      { query: { status: ['completed', 'failed', 'cancelled', 'interrupted'], limit: 50 } },
+    ]);
     document.dispatchEvent(new Event('visibilitychange'));
-    await waitFor(() => expect(calledWith(calls, 'list_tasks')).toHaveLength(2));
+    await waitFor(() => expect(calledWith(calls, 'list_tasks')).toHaveLength(4));
   });
 });
 
@@ -106,7 +110,7 @@ describe('tasks that wait for the user', () => {
   it('shows "Waiting for you" and what the oldest request asks', async () => {
     backend(
       defaults({
-        list_tasks: () => [WAITING, ...TASKS],
+        list_tasks: listing(() => [WAITING, ...TASKS]),
         pending_approvals: () => [
           approval({ task: 4, input: { command: 'npm publish' } }),
           approval({ task: 4, request_id: 'req-2', tool: 'Write', input: { file_path: '/p/x', content: '' } }),
@@ -121,7 +125,7 @@ describe('tasks that wait for the user', () => {
   });
 
   it('has a filter of its own, and counts as running', async () => {
-    backend(defaults({ list_tasks: () => [WAITING, ...TASKS] }));
+    backend(defaults({ list_tasks: listing(() => [WAITING, ...TASKS]) }));
     await renderApp();
     await fireEvent.click(within(screen.getByRole('group', { name: 'Show' })).getByRole('button', { name: /^Waiting/ }));
     expect(screen.getAllByRole('listitem').map((r) => within(r).getByText(/^#\d+$/).textContent)).toEqual(['#4']);
@@ -131,7 +135,7 @@ describe('tasks that wait for the user', () => {
 
   it('shows a failure reason whole and without the [tasktray] tag', async () => {
     const reason = `the agent exited with code 1: ${'error: something long went wrong; '.repeat(12).trim()}`;
-    backend(defaults({ list_tasks: () => [task({ id: 9, status: 'failed', error: `[tasktray] ${reason}` })] }));
+    backend(defaults({ list_tasks: listing(() => [task({ id: 9, status: 'failed', error: `[tasktray] ${reason}` })]) }));
     await renderApp();
     expect(screen.getByTestId('task-reason').textContent).toBe(reason);
   });
@@ -139,7 +143,7 @@ describe('tasks that wait for the user', () => {
   it('prefers the backend failure reason, fix included', async () => {
     const failure =
       'The agent exited with code 1: --dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons. Claude Code refuses the Bypass permissions mode when it runs as root. Choose another permission mode.';
-    backend(defaults({ list_tasks: () => [task({ id: 9, status: 'failed', error: null, result: null, failure })] }));
+    backend(defaults({ list_tasks: listing(() => [task({ id: 9, status: 'failed', error: null, result: null, failure })]) }));
     await renderApp();
     expect(screen.getByTestId('task-reason').textContent).toBe(failure);
   });
@@ -147,7 +151,7 @@ describe('tasks that wait for the user', () => {
 
 describe('quit with running tasks', () => {
   it('asks on app://navigate confirmQuit, then quits or keeps running', async () => {
-    const calls = backend(defaults({ list_tasks: () => TASKS, quit_app: () => null }));
+    const calls = backend(defaults({ list_tasks: listing(() => TASKS), quit_app: () => null }));
     const { app } = await renderApp();
     await emitEvent('app://navigate', { view: 'confirmQuit', tasks: [3] });
     expect(await screen.findByText('1 task is still running')).toBeTruthy();

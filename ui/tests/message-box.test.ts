@@ -3,12 +3,12 @@
 import { fireEvent, screen, waitFor } from '@testing-library/svelte';
 import { describe, expect, it } from 'vitest';
 import type { TaskRecord } from '../src/lib/bindings';
-import { approval, backend, calledWith, defaults, emitEvent, renderApp, task, type Handler } from './helpers';
+import { approval, backend, calledWith, defaults, emitEvent, renderApp, task, type Handler, listing } from './helpers';
 
 const RUNNING = task({ id: 5, name: 'Steer me', status: 'running', finished_at_ms: null, exit: null });
 
 async function openTask(t: () => TaskRecord, over: Record<string, Handler> = {}) {
-  const calls = backend(defaults({ list_tasks: () => [t()], get_task: () => t(), ...over }));
+  const calls = backend(defaults({ list_tasks: listing(() => [t()]), get_task: () => t(), ...over }));
   const r = await renderApp();
   r.app.openTask(t().id);
   await waitFor(() => expect(r.app.transcript?.loading).toBe(false));

@@ -7,7 +7,7 @@ import type { SpawnRequest, TaskRecord } from '../src/lib/bindings';
 import { formatAgo, formatPlace, isActive, isRunning, ordinal, STATUS_LABEL } from '../src/lib/format';
 import { Clock, SLOW_TICK_MS, TICK_MS } from '../src/lib/stores/clock.svelte';
 import { TaskStore, waitText } from '../src/lib/stores/tasks.svelte';
-import { backend, calledWith, defaults, emitEvent, page, renderApp, SETTINGS, task, textLine, type Handler } from './helpers';
+import { backend, calledWith, defaults, emitEvent, page, renderApp, SETTINGS, task, textLine, type Handler, listing } from './helpers';
 
 const MIN = 60_000;
 const unfinished = { finished_at_ms: null, exit: null } as const;
@@ -28,7 +28,11 @@ const LIST = [
 
 function store(tasks: TaskRecord[]): TaskStore {
   const s = new TaskStore();
-  s.tasks = [...tasks].sort((a, b) => b.id - a.id);
+  const finished = tasks.filter((t) => !isActive(t.status));
+  s.apply(
+    tasks.filter((t) => isActive(t.status)),
+    { tasks: finished, next_cursor: null, total: finished.length },
+  );
   return s;
 }
 
@@ -114,7 +118,7 @@ describe('the clock', () => {
 
 describe('queued tasks in the list', () => {
   it('shows the badge with the place, the wait, and since when it waits (not a running time)', async () => {
-    backend(defaults({ list_tasks: () => LIST }));
+    backend(defaults({ list_tasks: listing(() => LIST) }));
     await renderApp();
     const row = screen.getByTestId('task-row-7');
     const badge = within(row).getByTestId('status-badge');
@@ -131,7 +135,7 @@ describe('queued tasks in the list', () => {
   });
 
   it('has a Queued filter with the queue length, in start order; Running leaves them out', async () => {
-    backend(defaults({ list_tasks: () => LIST }));
+    backend(defaults({ list_tasks: listing(() => LIST) }));
     await renderApp();
     const filters = within(screen.getByRole('group', { name: 'Show' }));
     const queued = filters.getByTestId('filter-queued');
@@ -147,7 +151,7 @@ describe('queued tasks in the list', () => {
   });
 
   it('the Queued filter without queued tasks says so and shows no count', async () => {
-    backend(defaults({ list_tasks: () => [LIST[2]!, LIST[4]!] }));
+    backend(defaults({ list_tasks: listing(() => [LIST[2]!, LIST[4]!]) }));
     await renderApp();
     const queued = screen.getByTestId('filter-queued');
     expect(queued.textContent).toBe('Queued');
@@ -157,7 +161,7 @@ describe('queued tasks in the list', () => {
 
   it('a queued task that starts leaves the queue and the others move up', async () => {
     let four = LIST[3]!;
-    backend(defaults({ list_tasks: () => LIST, get_task: () => four }));
+    backend(defaults({ list_tasks: listing(() => LIST), get_task: () => four }));
     await renderApp();
     four = { ...four, status: 'running', started_at_ms: Date.now() };
     await emitEvent('task://changed', { id: 4, kind: 'started', message: null });
@@ -185,7 +189,7 @@ describe('queueing from the launch form', () => {
     const created = queuedTask({ id: 12, name: 'Tidy up', created_at_ms: Date.now() });
     let list = [running];
     const { calls, app } = await openForm({
-      list_tasks: () => list,
+      list_tasks: listing(() => list),
       spawn_task: () => {
         list = [created, running];
         return 12;
@@ -235,7 +239,7 @@ describe('queueing from the launch form', () => {
     const done = task({ id: 8, status: 'completed', session_id: 's-8', options: { format: 'stream-json', permission_mode: 'plan', model: null, keep_session: true, resume: null, allowed_tools: [] } });
     backend(
       defaults({
-        list_tasks: () => [done],
+        list_tasks: listing(() => [done]),
         get_task: () => done,
         follow_up: () => {
           throw { code: 'ProjectBusy', message: 'task 3 is already running in /p; wait for it or cancel it first', task_id: 3 };
@@ -254,7 +258,7 @@ describe('queueing from the launch form', () => {
 
 describe('a queued task view', () => {
   async function openQueued(t: () => TaskRecord, list: () => TaskRecord[], over: Record<string, Handler> = {}) {
-    const calls = backend(defaults({ list_tasks: list, get_task: (a) => list().find((x) => x.id === a.id) ?? t(), ...over }));
+    const calls = backend(defaults({ list_tasks: listing(list), get_task: (a) => list().find((x) => x.id === a.id) ?? t(), ...over }));
     const r = await renderApp();
     r.app.openTask(t().id);
     await screen.findByTestId('task-header');
@@ -401,7 +405,7 @@ describe('quit with queued tasks', () => {
   const TASKS = [task({ id: 3, name: 'Running one', status: 'running', ...unfinished }), queuedTask({ id: 4 }), queuedTask({ id: 6 })];
 
   it('says the queued tasks stay queued and start again with Tasktray', async () => {
-    backend(defaults({ list_tasks: () => TASKS }));
+    backend(defaults({ list_tasks: listing(() => TASKS) }));
     await renderApp();
     await emitEvent('app://navigate', { view: 'confirmQuit', tasks: [3], queued: 2 });
     expect(await screen.findByText('1 task is still running')).toBeTruthy();
@@ -412,7 +416,7 @@ describe('quit with queued tasks', () => {
   });
 
   it('one queued task in the singular; none, no line', async () => {
-    backend(defaults({ list_tasks: () => TASKS }));
+    backend(defaults({ list_tasks: listing(() => TASKS) }));
     const { app } = await renderApp();
     await emitEvent('app://navigate', { view: 'confirmQuit', tasks: [3], queued: 1 });
     expect((await screen.findByTestId('confirm-quit-queued')).textContent?.trim()).toBe('1 queued task stays queued and starts when Tasktray starts again.');

@@ -4,12 +4,12 @@ import { fireEvent, screen, waitFor } from '@testing-library/svelte';
 import { describe, expect, it } from 'vitest';
 import type { LineView, TaskRecord } from '../src/lib/bindings';
 import { RENDER_CAP } from '../src/lib/stores/transcript.svelte';
-import { backend, calledWith, defaults, emitEvent, line, page, renderApp, task, textLine, type Handler } from './helpers';
+import { backend, calledWith, defaults, emitEvent, line, page, renderApp, task, textLine, type Handler, listing } from './helpers';
 
 const RUNNING = task({ id: 5, name: 'Live task', status: 'running', finished_at_ms: null, exit: null });
 
 async function openTask(t: TaskRecord, output: () => ReturnType<typeof page>, over: Record<string, Handler> = {}) {
-  const calls = backend(defaults({ list_tasks: () => [t], get_task: () => t, task_output: output, ...over }));
+  const calls = backend(defaults({ list_tasks: listing(() => [t]), get_task: () => t, task_output: output, ...over }));
   const r = await renderApp();
   r.app.openTask(t.id);
   await waitFor(() => expect(calledWith(calls, 'task_output').length).toBeGreaterThan(0));

@@ -16,6 +16,7 @@ export const SETTINGS = {
   grace_secs: 5,
   approval_timeout_mins: 30,
   allowed_tools: 'Read Glob Grep',
+  max_running: 4,
 };
 
 export const AGENT = { path: '/home/ada/.local/bin/claude', version: '2.1.332 (Claude Code)', error: null };

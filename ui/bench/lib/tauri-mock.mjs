@@ -42,8 +42,22 @@ export function installTauriMock(scenario) {
     return o ? { lines: o.lines, first_seq: o.first_seq, next_seq: o.next_seq } : { lines: [], first_seq: 0, next_seq: 0 };
   }
 
+  /** `list_tasks`: the query's statuses (all when none), every word of `search` in the name,
+   * prompt, folder or result text, ids below `before`; newest first, `limit` (50, at most 1000) a page. */
+  function listTasks(q) {
+    const words = (q.search ?? '').toLowerCase().split(/\s+/).filter(Boolean);
+    const matching = tasks
+      .filter((t) => !q.status?.length || q.status.includes(t.status))
+      .filter((t) => words.every((w) => [t.name, t.prompt, t.project_dir, t.result?.text ?? ''].some((f) => f.toLowerCase().includes(w))))
+      .sort((a, b) => b.id - a.id);
+    const older = q.before == null ? matching : matching.filter((t) => t.id < q.before);
+    const limit = Math.min(q.limit ?? 50, 1000);
+    const page = older.slice(0, limit);
+    return { tasks: page, next_cursor: older.length > limit ? page[page.length - 1].id : null, total: matching.length };
+  }
+
   const commands = {
-    list_tasks: () => tasks,
+    list_tasks: ({ query }) => listTasks(query ?? {}),
     get_task: ({ id }) => {
       const t = tasks.find((x) => x.id === id);
       if (!t) throw fail('TaskNotFound', `there is no task ${id}`);

@@ -17,6 +17,8 @@ import type {
   TaskChanged,
   TaskId,
   TaskOutput,
+  TaskPage,
+  TaskQuery,
   TaskRecord,
   TaskResync,
 } from './bindings';
@@ -44,7 +46,8 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
   }
 }
 
-export const listTasks = () => call<TaskRecord[]>('list_tasks');
+/** A page of tasks, newest first: by status, by words, older than a cursor. */
+export const listTasks = (query: TaskQuery = {}) => call<TaskPage>('list_tasks', { query });
 export const getTask = (id: TaskId) => call<TaskRecord>('get_task', { id });
 export const taskOutput = (id: TaskId) => call<OutputPage>('task_output', { id });
 export const taskLogPage = (id: TaskId, beforeSeq: number, count: number) =>

@@ -20,6 +20,8 @@ export type { TaskChanged } from "./TaskChanged";
 export type { TaskId } from "./TaskId";
 export type { TaskOptions } from "./TaskOptions";
 export type { TaskOutput } from "./TaskOutput";
+export type { TaskPage } from "./TaskPage";
+export type { TaskQuery } from "./TaskQuery";
 export type { TaskRecord } from "./TaskRecord";
 export type { TaskResync } from "./TaskResync";
 export type { TaskStatus } from "./TaskStatus";
