@@ -212,6 +212,29 @@ describe('the tasks store', () => {
     expect(s.get(100)).toBeUndefined();
   });
 
+  it('takes every active task, also more than a page; one that ended meanwhile goes to the history', async () => {
+    const queued = Array.from({ length: 1_200 }, (_, i) => task({ id: 1_000 + i, status: 'queued', started_at_ms: null, ...unfinished }));
+    const list = [...history(), ...queued];
+    const calls = backend(
+      defaults({
+        list_tasks: (a) => {
+          const page = pageOf(list, a.query as TaskQuery);
+          // The backend picks by the status on disk and answers with the live record.
+          return { ...page, tasks: page.tasks.map((t) => (t.id === 121 ? { ...t, status: 'completed' as const } : t)) };
+        },
+      }),
+    );
+    const s = new TaskStore();
+    await s.refresh();
+    expect(s.queuedCount).toBe(1_201);
+    expect(queries(calls).filter((q) => q.status?.includes('queued'))).toEqual([
+      { status: ['queued', 'pending', 'running', 'waiting'], limit: 1000 },
+      { status: ['queued', 'pending', 'running', 'waiting'], before: 1_200, limit: 1000 },
+    ]);
+    expect(s.active.some((t) => t.id === 121)).toBe(false);
+    expect(s.history.tasks[0]).toMatchObject({ id: 121, status: 'completed' });
+  });
+
   it('a refresh keeps the older pages it reaches, and starts over when it does not', async () => {
     let list = history();
     backend(defaults({ list_tasks: (a) => pageOf(list, a.query as TaskQuery) }));

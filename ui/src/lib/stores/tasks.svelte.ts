@@ -16,8 +16,10 @@ export type Filter = 'all' | 'running' | 'waiting' | 'queued' | 'finished';
 
 /** Tasks per page of the history and of search results. */
 export const PAGE_SIZE = 50;
-/** The active tasks come in one page of at most this many (the backend's largest page). */
+/** The active tasks come in one page of at most this many (the backend's largest page)... */
 export const ACTIVE_LIMIT = 1000;
+/** ...or, when there are more, in at most this many pages. */
+const ACTIVE_PAGES_MAX = 20;
 /** How long typing must pause before the search runs. */
 export const SEARCH_DEBOUNCE_MS = 200;
 /** Tasks kept that are in no list (opened by id, older than the loaded history). */
@@ -305,11 +307,11 @@ export class TaskStore {
     const search = this.query.trim() ? this.search(true) : null;
     try {
       const [active, history] = await Promise.all([
-        ipc.listTasks({ status: ACTIVE_STATUSES, limit: ACTIVE_LIMIT }),
+        this.#activeTasks(),
         ipc.listTasks({ status: FINISHED_STATUSES, limit: PAGE_SIZE }),
       ]);
       if (gen !== this.#refreshGeneration) return;
-      this.apply(active.tasks, history, since);
+      this.apply(active, history, since);
       this.error = null;
     } catch (err) {
       if (gen === this.#refreshGeneration) this.error = err as IpcError;
@@ -319,15 +321,30 @@ export class TaskStore {
     await search;
   }
 
+  /** Every active task: one page, unless there are more than `ACTIVE_LIMIT`. */
+  async #activeTasks(): Promise<TaskRecord[]> {
+    const query: TaskQuery = { status: ACTIVE_STATUSES, limit: ACTIVE_LIMIT };
+    let page = await ipc.listTasks(query);
+    const tasks = page.tasks;
+    for (let n = 1; page.next_cursor !== null && n < ACTIVE_PAGES_MAX; n++) {
+      page = await ipc.listTasks({ ...query, before: page.next_cursor });
+      tasks.push(...page.tasks);
+    }
+    return tasks;
+  }
+
   /** Takes the active tasks and a first page of the history as the list (see
-   * `TaskPages.takeFirst`). Tasks that changed after `since` keep what the events said. */
+   * `TaskPages.takeFirst`). Tasks that changed after `since` keep what the events said; one
+   * listed as active that has ended since it was listed goes to the history. */
   apply(active: TaskRecord[], page: TaskPage, since = this.#changes): void {
     const touched = new Map<TaskId, TaskRecord | undefined>();
     for (const [id, at] of this.#touched) if (at > since) touched.set(id, this.get(id));
     const h = this.history;
-    this.active = active.filter((t) => !touched.has(t.id) && isActive(t.status)).sort(newestFirst);
+    const listed = active.filter((t) => !touched.has(t.id));
+    this.active = listed.filter((t) => isActive(t.status)).sort(newestFirst);
     h.takeFirst(page, page.tasks.filter((t) => !touched.has(t.id)));
     for (const t of h.tasks) this.#detached.delete(t.id);
+    for (const task of listed) if (!isActive(task.status)) this.#place(task);
     for (const task of touched.values()) if (task) this.#place(task);
     for (const [id, at] of this.#touched) if (at <= since) this.#touched.delete(id);
     this.#forgetUnlisted();
