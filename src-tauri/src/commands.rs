@@ -6,7 +6,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use supervisor::{report, Approval, Decision, ProcessRef, SpawnRequest, TaskId, TaskRecord};
+use supervisor::{
+    report, Approval, Decision, ProcessRef, SpawnRequest, TaskId, TaskPage, TaskQuery, TaskRecord,
+};
 use tauri::{AppHandle, Manager, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 use tauri_plugin_dialog::DialogExt;
@@ -28,20 +30,24 @@ async fn off_main<T: Send + 'static>(
         .map_err(|e| IpcError::new("Io", format!("the work stopped unexpectedly: {e}")))?
 }
 
-/// Every task, newest first. Tasks other programs run are kept up to date by the supervisor
-/// itself, so this only copies what is in memory.
+/// One page of the tasks that match `query`, newest first, from the history's index (the
+/// tasks other programs run are kept up to date by the supervisor itself).
 #[tauri::command]
-pub async fn list_tasks(state: State<'_, AppState>) -> IpcResult<Vec<TaskRecord>> {
+pub async fn list_tasks(state: State<'_, AppState>, query: TaskQuery) -> IpcResult<TaskPage> {
     let supervisor = state.supervisor.clone();
-    off_main(move || Ok(supervisor.all())).await
+    off_main(move || Ok(supervisor.list(&query)?)).await
 }
 
+/// One task; a finished one is read from the history, so off the main thread.
 #[tauri::command]
-pub fn get_task(state: State<'_, AppState>, id: TaskId) -> IpcResult<TaskRecord> {
-    state
-        .supervisor
-        .get(id)
-        .ok_or_else(|| supervisor::Error::TaskNotFound { id }.into())
+pub async fn get_task(state: State<'_, AppState>, id: TaskId) -> IpcResult<TaskRecord> {
+    let supervisor = state.supervisor.clone();
+    off_main(move || {
+        supervisor
+            .get(id)
+            .ok_or_else(|| supervisor::Error::TaskNotFound { id }.into())
+    })
+    .await
 }
 
 #[tauri::command]
@@ -362,21 +368,21 @@ pub async fn detect_agent(
     })
 }
 
+/// Folders the form offers.
+const RECENT_PROJECTS: usize = 10;
+
 #[tauri::command]
 pub async fn recent_projects(state: State<'_, AppState>) -> IpcResult<Vec<String>> {
     let sup = state.supervisor.clone();
     off_main(move || {
-        let mut seen = Vec::new();
-        for task in sup.all() {
-            let dir = task.project_dir.display().to_string();
-            if !seen.contains(&dir) && task.project_dir.is_dir() {
-                seen.push(dir);
-            }
-            if seen.len() == 10 {
-                break;
-            }
-        }
-        Ok(seen)
+        // A few more than shown: folders removed since are left out.
+        let recent = sup.recent_projects(RECENT_PROJECTS * 2)?;
+        Ok(recent
+            .into_iter()
+            .filter(|dir| dir.is_dir())
+            .take(RECENT_PROJECTS)
+            .map(|dir| dir.display().to_string())
+            .collect())
     })
     .await
 }

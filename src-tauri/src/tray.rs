@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use supervisor::{Approval, Decision, TaskId, TaskRecord, TaskStatus};
+use supervisor::{Approval, Decision, TaskId, TaskQuery, TaskRecord, TaskStatus};
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuBuilder, MenuItem, SubmenuBuilder};
 use tauri::tray::TrayIconBuilder;
@@ -398,7 +398,21 @@ fn icon(state: IconState) -> tauri::Result<Image<'static>> {
 
 fn model(app: &AppHandle) -> MenuModel {
     let supervisor = &app.state::<AppState>().supervisor;
-    MenuModel::new(&supervisor.all(), &supervisor.pending_approvals(), |id| {
+    // The active tasks (held in memory) and the last finished ones (from the index).
+    let mut tasks = supervisor.running();
+    let finished = TaskQuery {
+        status: TaskStatus::ALL
+            .into_iter()
+            .filter(|s| !s.is_active())
+            .collect(),
+        limit: Some(RECENT as u32),
+        ..TaskQuery::default()
+    };
+    match supervisor.list(&finished) {
+        Ok(page) => tasks.extend(page.tasks),
+        Err(e) => tracing::warn!("the tray's recent tasks: {e}"),
+    }
+    MenuModel::new(&tasks, &supervisor.pending_approvals(), |id| {
         supervisor.runs(id)
     })
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use supervisor::transcript::Entry;
-use supervisor::{Approval, Decision, SpawnRequest, TaskRecord};
+use supervisor::{Approval, Decision, SpawnRequest, TaskPage, TaskQuery, TaskRecord};
 use tasktray::error::IpcError;
 use tasktray::models::{
     AgentInfo, LineView, Navigate, OutputPage, Settings, TaskChanged, TaskOutput, TaskResync,
@@ -20,10 +20,12 @@ fn generate(dir: &Path) {
     let cfg = ts_rs::Config::new()
         .with_out_dir(dir)
         .with_large_int("number");
-    let exports: [Export; 14] = [
+    let exports: [Export; 16] = [
         Approval::export_all,
         Decision::export_all,
         TaskRecord::export_all,
+        TaskQuery::export_all,
+        TaskPage::export_all,
         SpawnRequest::export_all,
         Entry::export_all,
         LineView::export_all,

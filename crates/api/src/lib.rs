@@ -67,10 +67,10 @@ pub const API_VERSION: &str = "v1";
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 /// Tasks in one page of `GET /v1/tasks` unless `limit` says otherwise.
-pub const DEFAULT_LIST_LIMIT: usize = 50;
+pub const DEFAULT_LIST_LIMIT: usize = supervisor::DEFAULT_PAGE as usize;
 
 /// The most tasks one page of `GET /v1/tasks` returns.
-pub const MAX_LIST_LIMIT: usize = 1000;
+pub const MAX_LIST_LIMIT: usize = supervisor::MAX_PAGE as usize;
 
 /// Lines in one page of output unless `count` says otherwise.
 pub const DEFAULT_PAGE_LINES: usize = 1000;

@@ -11,6 +11,8 @@ pub struct TaskList {
     pub tasks: Vec<TaskRecord>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<TaskId>,
+    /// How many tasks match the query, on every page.
+    pub total: u64,
 }
 
 /// A page of a task's output, in sequence order.

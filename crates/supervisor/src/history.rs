@@ -8,18 +8,21 @@
 //!   tasks/<id>/output.log   the raw output lines, appended as they arrive
 //!   tasks/<id>/prompt.txt   the prompt, when it goes to the agent on stdin
 //!   locks/<name>-<hash>.lock  one per project folder (see `lock`)
+//!   index.sqlite        one row per task, for lists and search (see `index`)
 //! ```
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::model::{TaskId, TaskRecord};
+use crate::index::{self, Index, Opened};
+use crate::model::{TaskId, TaskPage, TaskQuery, TaskRecord, TaskStatus, MAX_PAGE};
 
 /// The version of `task.json`. A change of format bumps it and keeps a reader for the old one;
 /// `tests/fixtures/` holds a file of each released version.
@@ -43,6 +46,7 @@ struct Stored {
 #[derive(Debug, Clone)]
 pub struct History {
     root: PathBuf,
+    index: Arc<Index>,
 }
 
 impl History {
@@ -54,10 +58,8 @@ impl History {
         };
         private_dir(root).map_err(unusable)?;
         // One canonical spelling, so every process derives the same markers and lock names.
-        let history = History {
-            root: fs::canonicalize(root).map_err(unusable)?,
-        };
-        for dir in [history.root.join("tasks"), history.root.join("locks")] {
+        let root = fs::canonicalize(root).map_err(unusable)?;
+        for dir in [root.join("tasks"), root.join("locks")] {
             private_dir(&dir).map_err(|source| Error::DataDir {
                 path: dir.clone(),
                 source,
@@ -67,13 +69,120 @@ impl History {
         // has a unique name: several processes may open the history at the same instant.
         tempfile::Builder::new()
             .prefix(".write-test")
-            .tempfile_in(&history.root)
+            .tempfile_in(&root)
             .and_then(|mut probe| probe.write_all(b"ok"))
             .map_err(|source| Error::DataDir {
-                path: history.root.clone(),
+                path: root.clone(),
                 source,
             })?;
+        let (index, opened) = Index::open(&root).map_err(Error::from)?;
+        let history = History {
+            root,
+            index: Arc::new(index),
+        };
+        if opened == Opened::Empty {
+            let started = std::time::Instant::now();
+            let indexed = history.reconcile()?;
+            if indexed > 0 {
+                tracing::info!(
+                    "indexed {indexed} tasks of the history in {:?}",
+                    started.elapsed()
+                );
+            }
+        }
         Ok(history)
+    }
+
+    /// Brings the index up to date with the task folders (see `index`): what another
+    /// process, an older Tasktray or a crash left unindexed is read. Hosts call it once when
+    /// they start. Returns how many tasks were indexed again or dropped.
+    pub fn reconcile(&self) -> Result<usize> {
+        let folders = self.task_ids();
+        self.counter_past(&folders)?;
+        let on_disk: Vec<(TaskId, index::Stamp)> = folders
+            .into_iter()
+            .filter_map(|id| Some((id, index::stamp_of(&self.record_path(id))?)))
+            .collect();
+        let changed = self.index.reconcile(&on_disk, |id| {
+            let path = self.record_path(id);
+            let bytes = fs::read(&path).ok()?;
+            match decode(&bytes) {
+                Ok(record) => Some((record, bytes)),
+                Err(e) => {
+                    tracing::warn!("skipping task {id} in the history: {e}");
+                    None
+                }
+            }
+        })?;
+        Ok(changed)
+    }
+
+    /// The ids of the task folders, in no order.
+    fn task_ids(&self) -> Vec<TaskId> {
+        match fs::read_dir(self.root.join("tasks")) {
+            Ok(dir) => dir
+                .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok().map(TaskId))
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    fn record_path(&self, id: TaskId) -> PathBuf {
+        self.task_dir(id).join("task.json")
+    }
+
+    /// One page of the tasks that match `query`, newest first, from the index.
+    pub fn list(&self, query: &TaskQuery) -> Result<TaskPage> {
+        let (rows, next_cursor, total) = self.index.page(query)?;
+        Ok(TaskPage {
+            tasks: index::decode_page(rows, decode),
+            next_cursor,
+            total,
+        })
+    }
+
+    /// Every task that matches `query` (its cursor and limit aside), newest first.
+    pub fn list_all(&self, query: &TaskQuery) -> Result<Vec<TaskRecord>> {
+        let mut query = TaskQuery {
+            limit: Some(MAX_PAGE),
+            before: None,
+            ..query.clone()
+        };
+        let mut all = Vec::new();
+        loop {
+            let page = self.list(&query)?;
+            all.extend(page.tasks);
+            match page.next_cursor {
+                Some(next) => query.before = Some(next),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// Every task that has not finished (queued, pending, running, waiting), newest first.
+    pub fn active(&self) -> Result<Vec<TaskRecord>> {
+        self.list_all(&TaskQuery {
+            status: TaskStatus::ALL
+                .into_iter()
+                .filter(|s| s.is_active())
+                .collect(),
+            ..TaskQuery::default()
+        })
+    }
+
+    /// The project folders of the latest tasks, newest first, each once.
+    pub fn recent_projects(&self, count: usize) -> Result<Vec<PathBuf>> {
+        Ok(self.index.recent_projects(count)?)
+    }
+
+    /// How many tasks the history holds.
+    pub fn len(&self) -> Result<u64> {
+        Ok(self.index.len()?)
+    }
+
+    /// Whether the history holds no task.
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
     }
 
     pub fn root(&self) -> &Path {
@@ -99,6 +208,23 @@ impl History {
     /// Takes the next id, under a file lock so concurrent processes never get the same one.
     /// The counter only grows: removing a task never frees its id.
     pub fn allocate_id(&self) -> Result<TaskId> {
+        let _guard = self.lock_counter()?;
+        let counter = self.root.join("next-id");
+        // Never below what the index holds; a counter that was lost or damaged is rebuilt
+        // from the folders (and `reconcile` moves it past folders it does not count).
+        let next = match self.read_counter()? {
+            Some(stored) => stored.max(self.index.max_id().unwrap_or(0) + 1),
+            None => self.max_existing_id() + 1,
+        }
+        .max(1);
+        write_atomic(&counter, format!("{}\n", next + 1).as_bytes())?;
+        let id = TaskId(next);
+        let dir = self.task_dir(id);
+        private_dir(&dir).map_err(|e| Error::io("create", &dir, e))?;
+        Ok(id)
+    }
+
+    fn lock_counter(&self) -> Result<Flock<File>> {
         let lock_path = self.root.join("state.lock");
         let file = OpenOptions::new()
             .create(true)
@@ -107,22 +233,33 @@ impl History {
             .mode(PRIVATE_FILE)
             .open(&lock_path)
             .map_err(|e| Error::io("open", &lock_path, e))?;
-        let _guard = Flock::lock(file, FlockArg::LockExclusive)
-            .map_err(|(_, errno)| Error::io("lock", &lock_path, errno.into()))?;
+        Flock::lock(file, FlockArg::LockExclusive)
+            .map_err(|(_, errno)| Error::io("lock", &lock_path, errno.into()))
+    }
 
+    fn read_counter(&self) -> Result<Option<u64>> {
         let counter = self.root.join("next-id");
-        let stored = match fs::read_to_string(&counter) {
-            Ok(s) => s.trim().parse::<u64>().ok(),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::io("read", &counter, e)),
+        match fs::read_to_string(&counter) {
+            Ok(s) => Ok(s.trim().parse::<u64>().ok()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("read", &counter, e)),
+        }
+    }
+
+    /// Moves the id counter past every task folder, so no id is taken twice even when the
+    /// counter fell behind them (a damaged record the index does not hold, a restored backup).
+    fn counter_past(&self, folders: &[TaskId]) -> Result<()> {
+        let Some(highest) = folders.iter().map(|id| id.0).max() else {
+            return Ok(());
         };
-        // Never go below what exists on disk, even if the counter was lost or damaged.
-        let next = stored.unwrap_or(1).max(self.max_existing_id() + 1).max(1);
-        write_atomic(&counter, format!("{}\n", next + 1).as_bytes())?;
-        let id = TaskId(next);
-        let dir = self.task_dir(id);
-        private_dir(&dir).map_err(|e| Error::io("create", &dir, e))?;
-        Ok(id)
+        let _guard = self.lock_counter()?;
+        if self.read_counter()?.is_some_and(|next| next > highest) {
+            return Ok(());
+        }
+        write_atomic(
+            &self.root.join("next-id"),
+            format!("{}\n", highest + 1).as_bytes(),
+        )
     }
 
     /// The id the next task will get, as the counter says now (read without the lock: for
@@ -134,12 +271,10 @@ impl History {
     }
 
     fn max_existing_id(&self) -> u64 {
-        fs::read_dir(self.root.join("tasks"))
-            .map(|dir| {
-                dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u64>().ok())
-                    .max()
-                    .unwrap_or(0)
-            })
+        self.task_ids()
+            .into_iter()
+            .map(|id| id.0)
+            .max()
             .unwrap_or(0)
     }
 
@@ -150,7 +285,14 @@ impl History {
             task,
         })
         .map_err(|e| Error::io("encode", self.task_dir(task.id), e.into()))?;
-        write_atomic(&self.task_dir(task.id).join("task.json"), &json)
+        let path = self.record_path(task.id);
+        write_atomic(&path, &json)?;
+        // The record is saved; an index that misses it is repaired by the next `reconcile`.
+        let stamp = index::stamp_of(&path).unwrap_or((0, 0));
+        if let Err(e) = self.index.put(task, &json, stamp) {
+            tracing::warn!("task {}: {e}", task.id);
+        }
+        Ok(())
     }
 
     /// Reads one task's record.
@@ -163,18 +305,14 @@ impl History {
         }
     }
 
-    /// Reads every task's record, oldest first. A damaged or unknown file is skipped with a
-    /// warning: one bad file never hides the rest of the history.
+    /// Reads every task's record from its folder, oldest first (not from the index: for
+    /// checks and tools; lists use [`History::list`]). A damaged or unknown file is skipped
+    /// with a warning: one bad file never hides the rest of the history.
     pub fn load_all(&self) -> Vec<TaskRecord> {
-        let mut ids: Vec<u64> = match fs::read_dir(self.root.join("tasks")) {
-            Ok(dir) => dir
-                .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-                .collect(),
-            Err(_) => Vec::new(),
-        };
+        let mut ids = self.task_ids();
         ids.sort_unstable();
         ids.into_iter()
-            .filter_map(|id| match self.load(TaskId(id)) {
+            .filter_map(|id| match self.load(id) {
                 Ok(task) => Some(task),
                 // A task dir without a record: an id taken by a spawn that failed validation
                 // later, or a record not written yet by another process.
@@ -187,14 +325,16 @@ impl History {
             .collect()
     }
 
-    /// Deletes a task's files.
+    /// Deletes a task's files and its row of the index.
     pub fn remove(&self, id: TaskId) -> Result<()> {
         let dir = self.task_dir(id);
         match fs::remove_dir_all(&dir) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::io("remove", &dir, e)),
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("remove", &dir, e)),
         }
+        self.index.remove(id)?;
+        Ok(())
     }
 
     /// The whole output log as text (invalid UTF-8 replaced).
@@ -272,7 +412,7 @@ fn count_lines(file: &mut File) -> io::Result<u64> {
     Ok(count + u64::from(last != b'\n'))
 }
 
-fn decode(bytes: &[u8]) -> io::Result<TaskRecord> {
+pub(crate) fn decode(bytes: &[u8]) -> io::Result<TaskRecord> {
     let stored: Stored = serde_json::from_slice(bytes).map_err(io::Error::from)?;
     if stored.version > FORMAT_VERSION {
         return Err(io::Error::new(

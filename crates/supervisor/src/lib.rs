@@ -42,6 +42,7 @@ mod conversation;
 mod error;
 mod framer;
 mod history;
+mod index;
 mod interact;
 mod lock;
 mod model;
@@ -70,7 +71,8 @@ pub use history::{History, FORMAT_VERSION};
 pub use lock::ProjectLock;
 pub use model::{
     Event, ExitInfo, OutputFormat, OutputLine, PermissionMode, ProcessRef, ResultSummary,
-    SpawnRequest, Stream, TaskId, TaskOptions, TaskRecord, TaskStatus,
+    SpawnRequest, Stream, TaskId, TaskOptions, TaskPage, TaskQuery, TaskRecord, TaskStatus,
+    DEFAULT_PAGE, MAX_PAGE,
 };
 pub use ring::{OutputRing, DEFAULT_RING_BYTES, DEFAULT_RING_LINES};
 pub use settings::Settings;

@@ -343,6 +343,64 @@ impl TaskRecord {
     }
 }
 
+/// Tasks per page of a [`TaskQuery`] when it names no limit.
+pub const DEFAULT_PAGE: u32 = 50;
+
+/// Most tasks in one page of a [`TaskQuery`].
+pub const MAX_PAGE: u32 = 1000;
+
+/// Which tasks of the history to list, a page at a time, newest first.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskQuery {
+    /// Only these statuses; empty: every status.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(as = "Option<Vec<TaskStatus>>", optional))]
+    pub status: Vec<TaskStatus>,
+    /// Words that must all appear, ignoring case, in the task's name, prompt, project folder
+    /// or result text.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub search: Option<String>,
+    /// Only tasks with a lower id: the `next_cursor` of the previous page.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub before: Option<TaskId>,
+    /// Tasks per page: [`DEFAULT_PAGE`] when absent, at most [`MAX_PAGE`].
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub limit: Option<u32>,
+}
+
+impl TaskQuery {
+    /// The page size this query asks for, within bounds.
+    pub fn page_size(&self) -> u32 {
+        self.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE)
+    }
+
+    /// The search words, lowercased; none for an empty or blank search.
+    pub fn words(&self) -> Vec<String> {
+        self.search
+            .as_deref()
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .collect()
+    }
+}
+
+/// One page of a [`TaskQuery`].
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TaskPage {
+    /// Newest first.
+    pub tasks: Vec<TaskRecord>,
+    /// Pass as `before` for the next (older) page; none on the last page.
+    pub next_cursor: Option<TaskId>,
+    /// How many tasks match the query, on every page.
+    pub total: u64,
+}
+
 /// Which pipe a line came from.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

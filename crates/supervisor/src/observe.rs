@@ -74,6 +74,7 @@ impl Supervisor {
 
     /// One look at the other hosts' tasks.
     fn look(&self, watcher: &mut Watcher) {
+        self.inner.let_go_of_finished();
         self.discover(watcher);
         let watched: Vec<TaskRecord> = lock_tasks(&self.inner)
             .values()
@@ -108,13 +109,9 @@ impl Supervisor {
                     continue;
                 }
             };
-            lock_tasks(&self.inner).entry(id).or_insert(Slot {
-                record,
-                ring: None,
-                live: None,
-                approvals: Vec::new(),
-                queued: None,
-            });
+            lock_tasks(&self.inner)
+                .entry(id)
+                .or_insert_with(|| Slot::held(record));
             let _ = self.inner.events.send(Event::Spawned { task: id });
             watcher.seen_up_to = id.0 + 1;
         }
@@ -183,6 +180,9 @@ impl Supervisor {
             TaskStatus::Running if old.status == TaskStatus::Pending => Event::Started { task: id },
             status => Event::StatusChanged { task: id, status },
         };
+        if !status.is_active() {
+            self.inner.keep_ring(id);
+        }
         let _ = self.inner.events.send(event);
     }
 

@@ -129,7 +129,10 @@ impl Supervisor {
         let now = self.inner.clock.now_ms();
         let (record, done) = {
             let mut tasks = lock_tasks(&self.inner);
-            let slot = tasks.get_mut(&id).ok_or(Error::TaskNotFound { id })?;
+            // Not held: a finished task of the history (queued ones are always held).
+            let Some(slot) = tasks.get_mut(&id) else {
+                return Ok(false);
+            };
             if slot.record.status != TaskStatus::Queued {
                 return Ok(false);
             }

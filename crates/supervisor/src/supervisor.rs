@@ -20,7 +20,10 @@ use crate::conversation::Line;
 use crate::error::{Error, Result};
 use crate::history::History;
 use crate::lock::ProjectLock;
-use crate::model::{Event, OutputLine, ProcessRef, SpawnRequest, TaskId, TaskRecord, TaskStatus};
+use crate::model::{
+    Event, OutputLine, ProcessRef, SpawnRequest, TaskId, TaskPage, TaskQuery, TaskRecord,
+    TaskStatus,
+};
 use crate::procfs;
 use crate::ring::OutputRing;
 use crate::runner::Run;
@@ -38,9 +41,9 @@ pub const MAX_EVENT_LINES: usize = 256;
 /// How long shutdown waits for runners after killing their trees.
 const SHUTDOWN_KILL_WAIT: Duration = Duration::from_secs(5);
 
-/// Finished tasks whose output tail stays in memory: the last ones that ended or were looked
-/// at. Older ones give theirs back and read it from the log again when asked for, so memory
-/// does not grow with the history.
+/// Finished tasks that stay in memory with their output tail: the last ones that ended or were
+/// looked at. Older ones are read from the history (and their tail from the log) again when
+/// asked for, so memory does not grow with the history.
 pub const KEPT_RINGS: usize = 32;
 
 /// Transcripts written at the same time; more finishing tasks wait their turn.
@@ -106,6 +109,27 @@ pub(crate) struct Slot {
     pub(crate) queued: Option<watch::Sender<bool>>,
 }
 
+impl Slot {
+    /// A task this supervisor does not run, as the history has it.
+    pub(crate) fn held(record: TaskRecord) -> Self {
+        Slot {
+            record,
+            ring: None,
+            live: None,
+            approvals: Vec::new(),
+            queued: None,
+        }
+    }
+
+    /// A finished task nobody waits on: it can leave memory (the history has it).
+    fn can_go(&self) -> bool {
+        !self.record.status.is_active()
+            && self.live.as_ref().is_none_or(|l| *l.done.borrow())
+            && self.approvals.is_empty()
+            && self.queued.is_none()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Live {
     pub(crate) cancel: CancellationToken,
@@ -158,8 +182,24 @@ impl Supervisor {
     }
 
     fn recover(&self) {
+        let history = &self.inner.history;
+        match history.reconcile() {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("brought {n} tasks of the index up to date"),
+            Err(e) => tracing::warn!("cannot bring the task index up to date: {e}"),
+        }
+        // Only the tasks that have not finished are held; the rest is read when asked for.
+        let mut active = history.active().unwrap_or_else(|e| {
+            tracing::warn!("{e}: reading every task folder instead");
+            history
+                .load_all()
+                .into_iter()
+                .filter(|r| r.status.is_active())
+                .collect()
+        });
+        active.sort_by_key(|r| r.id);
         let mut tasks = lock(&self.inner.tasks);
-        for mut record in self.inner.history.load_all() {
+        for mut record in active {
             if record.status == TaskStatus::Queued {
                 let slot = self.adopt_queued(record);
                 tasks.insert(slot.record.id, slot);
@@ -181,16 +221,7 @@ impl Supervisor {
                     tracing::warn!("could not record task {} as interrupted: {e}", record.id);
                 }
             }
-            tasks.insert(
-                record.id,
-                Slot {
-                    record,
-                    ring: None,
-                    live: None,
-                    approvals: Vec::new(),
-                    queued: None,
-                },
-            );
+            tasks.insert(record.id, Slot::held(record));
         }
     }
 
@@ -465,7 +496,14 @@ impl Supervisor {
 
     pub(crate) fn live(&self, id: TaskId) -> Result<Live> {
         let tasks = lock_tasks(&self.inner);
-        let slot = tasks.get(&id).ok_or(Error::TaskNotFound { id })?;
+        let Some(slot) = tasks.get(&id) else {
+            drop(tasks);
+            // Not held: finished (active tasks are always held), or unknown.
+            return Err(match self.get(id) {
+                Some(_) => Error::TaskNotRunning { id },
+                None => Error::TaskNotFound { id },
+            });
+        };
         match &slot.live {
             Some(_) if slot.record.status == TaskStatus::Queued => Err(Error::TaskQueued { id }),
             Some(live) if slot.record.status.is_active() => Ok(live.clone()),
@@ -494,20 +532,68 @@ impl Supervisor {
             .is_some_and(|slot| slot.live.is_some() && slot.record.status.is_active())
     }
 
-    /// One task by id.
+    /// One task by id: held in memory while it is active, else read from the history.
     pub fn get(&self, id: TaskId) -> Option<TaskRecord> {
-        lock_tasks(&self.inner).get(&id).map(|s| s.record.clone())
+        if let Some(record) = self.inner.record(id) {
+            return Some(record);
+        }
+        match self.inner.history.load(id) {
+            Ok(record) => Some(record),
+            Err(Error::TaskNotFound { .. }) => None,
+            Err(e) => {
+                tracing::warn!("cannot read task {id}: {e}");
+                None
+            }
+        }
+    }
+
+    /// One page of the tasks that match `query`, newest first (from the history's index; the
+    /// tasks held in memory as they are now).
+    pub fn list(&self, query: &TaskQuery) -> Result<TaskPage> {
+        let mut page = self.inner.history.list(query)?;
+        let tasks = lock_tasks(&self.inner);
+        for record in &mut page.tasks {
+            if let Some(slot) = tasks.get(&record.id) {
+                record.clone_from(&slot.record);
+            }
+        }
+        // A status that changed a moment ago may not be in the index yet.
+        if !query.status.is_empty() {
+            page.tasks.retain(|r| query.status.contains(&r.status));
+        }
+        Ok(page)
+    }
+
+    /// The project folders of the latest tasks, newest first, each once.
+    pub fn recent_projects(&self, count: usize) -> Result<Vec<std::path::PathBuf>> {
+        self.inner.history.recent_projects(count)
     }
 
     /// Tasks whose name contains `needle`, ignoring case, newest first.
     pub fn find_by_name(&self, needle: &str) -> Vec<TaskRecord> {
         let needle = needle.to_lowercase();
-        self.filtered(|r| r.name.to_lowercase().contains(&needle))
+        let mut found = self.all();
+        found.retain(|r| r.name.to_lowercase().contains(&needle));
+        found
     }
 
-    /// Every task, newest first.
+    /// Every task, newest first. A long history is better read a page at a time with
+    /// [`Supervisor::list`].
     pub fn all(&self) -> Vec<TaskRecord> {
-        self.filtered(|_| true)
+        let all = self
+            .inner
+            .history
+            .list_all(&TaskQuery::default())
+            .unwrap_or_else(|e| {
+                tracing::warn!("{e}: reading every task folder instead");
+                let mut all = self.inner.history.load_all();
+                all.reverse();
+                all
+            });
+        let tasks = lock_tasks(&self.inner);
+        all.into_iter()
+            .map(|r| tasks.get(&r.id).map_or(r, |slot| slot.record.clone()))
+            .collect()
     }
 
     /// Tasks that have not finished (queued, pending, running, waiting), newest first.
@@ -580,14 +666,16 @@ impl Supervisor {
     }
 
     fn ring(&self, id: TaskId) -> Result<Arc<Mutex<OutputRing>>> {
-        if let Some(ring) = lock_tasks(&self.inner)
-            .get(&id)
-            .ok_or(Error::TaskNotFound { id })?
-            .ring
-            .clone()
-        {
-            return Ok(ring);
+        if let Some(slot) = lock_tasks(&self.inner).get(&id) {
+            if let Some(ring) = slot.ring.clone() {
+                return Ok(ring);
+            }
         }
+        // A finished task not held in memory: it is held again while its ring is kept.
+        let record = self.get(id).ok_or(Error::TaskNotFound { id })?;
+        lock_tasks(&self.inner)
+            .entry(id)
+            .or_insert_with(|| Slot::held(record));
         // A task from the history: rebuild its tail from the log, outside the map lock.
         let config = self.inner.config();
         let (lines, before) = self.inner.history.read_log_tail(id, config.ring_lines)?;
@@ -609,13 +697,23 @@ impl Supervisor {
     pub fn cleanup(&self, id: TaskId) -> Result<()> {
         {
             let mut tasks = lock_tasks(&self.inner);
-            let slot = tasks.get(&id).ok_or(Error::TaskNotFound { id })?;
-            // Also while its runner still writes the transcript after the final status.
-            let finishing = slot.live.as_ref().is_some_and(|l| !*l.done.borrow());
-            if slot.record.status.is_active() || finishing {
-                return Err(Error::TaskRunning { id });
+            match tasks.get(&id) {
+                Some(slot) => {
+                    // Also while its runner still writes the transcript after the final status.
+                    let finishing = slot.live.as_ref().is_some_and(|l| !*l.done.borrow());
+                    if slot.record.status.is_active() || finishing {
+                        return Err(Error::TaskRunning { id });
+                    }
+                    tasks.remove(&id);
+                }
+                // Not held: a finished task of the history (active ones are always held).
+                None => {
+                    let record = self.inner.history.load(id)?;
+                    if record.status.is_active() {
+                        return Err(Error::TaskRunning { id });
+                    }
+                }
             }
-            tasks.remove(&id);
         }
         // The project lock went with the task's runner when it finished.
         self.inner.history.remove(id)?;
@@ -684,6 +782,12 @@ impl Supervisor {
             .count()
     }
 
+    /// How many tasks are held in memory: the active ones, and at most [`KEPT_RINGS`]
+    /// finished ones; the rest of the history is read from disk when asked for.
+    pub fn held(&self) -> usize {
+        lock_tasks(&self.inner).len()
+    }
+
     /// The process this supervisor runs in, as task records name their owner.
     pub fn host(&self) -> Option<ProcessRef> {
         self.inner.me
@@ -710,12 +814,19 @@ impl Inner {
             }
         };
         if let Some(old) = dropped {
-            if let Some(slot) = lock_tasks(self).get_mut(&old) {
-                if !slot.record.status.is_active() {
-                    slot.ring = None;
-                }
+            let mut tasks = lock_tasks(self);
+            if tasks.get(&old).is_some_and(Slot::can_go) {
+                tasks.remove(&old);
             }
         }
+    }
+
+    /// Lets go of the finished tasks held in memory that are neither among the kept rings nor
+    /// still finishing, so memory does not grow with the history. A task comes back from the
+    /// history when asked for.
+    pub(crate) fn let_go_of_finished(&self) {
+        let kept: Vec<TaskId> = lock(&self.kept_rings).iter().copied().collect();
+        lock_tasks(self).retain(|id, slot| kept.contains(id) || !slot.can_go());
     }
 
     pub(crate) fn config(&self) -> SupervisorConfig {

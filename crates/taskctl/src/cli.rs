@@ -201,9 +201,13 @@ pub struct ListArgs {
     /// Only pending and running tasks.
     #[arg(long)]
     pub running: bool,
-    /// At most this many tasks.
+    /// At most this many tasks (the newest).
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+    /// Only tasks whose name, prompt, project folder or result contains every word of TEXT,
+    /// ignoring case.
+    #[arg(long, short = 's', value_name = "TEXT")]
+    pub search: Option<String>,
     /// JSON instead of a table.
     #[arg(long)]
     pub json: bool,

@@ -736,3 +736,59 @@ fn a_closed_stdout_ends_every_reading_command_quietly() {
         assert!(!stderr.contains("panicked"), "taskctl {verb:?}: {stderr}");
     }
 }
+
+#[test]
+fn list_pages_the_history_and_searches_it() {
+    let sandbox = Sandbox::new();
+    {
+        let (runtime, sup) = another_host(&sandbox);
+        for n in 1..=25 {
+            let topic = if n % 10 == 0 { "Zeppelin" } else { "routine" };
+            let id = sup
+                .spawn(supervisor::SpawnRequest {
+                    name: format!("{topic} job {n}"),
+                    prompt: "fake: say hi".into(),
+                    project_dir: sandbox.project(&format!("p{n}")),
+                    options: Default::default(),
+                    follow_up_of: None,
+                    queue: false,
+                })
+                .expect("spawn");
+            runtime.block_on(sup.wait(id)).expect("wait");
+        }
+        runtime.block_on(sup.shutdown(Duration::from_secs(5)));
+    }
+
+    let limited = output_of(taskctl(&sandbox).args(["list", "--limit", "20"]));
+    let rows = text(&limited.stdout);
+    assert_eq!(rows.lines().count(), 21, "a header and 20 rows:\n{rows}");
+    assert!(
+        rows.lines().nth(1).is_some_and(|l| l.contains("job 25")),
+        "{rows}"
+    );
+    assert!(
+        text(&limited.stderr).contains("20 of 25 tasks; --limit N shows more"),
+        "{}",
+        text(&limited.stderr)
+    );
+
+    let found = output_of(taskctl(&sandbox).args(["list", "--search", "zEPPELIN"]));
+    let rows = text(&found.stdout);
+    let names: Vec<&str> = rows
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split("  ").last())
+        .collect();
+    assert_eq!(names, ["Zeppelin job 20", "Zeppelin job 10"], "{rows}");
+    let json = output_of(taskctl(&sandbox).args(["list", "-s", "zeppelin 20", "--json"]));
+    let tasks: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(tasks.as_array().map(Vec::len), Some(1), "{tasks}");
+    assert_eq!(tasks[0]["name"], "Zeppelin job 20");
+
+    let none = output_of(taskctl(&sandbox).args(["list", "--search", "airship"]));
+    assert_eq!(none.status.code(), Some(0));
+    assert_eq!(
+        text(&none.stdout).trim(),
+        "No task matches \u{201c}airship\u{201d}."
+    );
+}

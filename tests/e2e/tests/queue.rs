@@ -688,10 +688,10 @@ async fn task_named(app: &App, name: &str) -> u64 {
     let what = format!("a task named {name:?}");
     wait::until_async(&what, REACT, || async {
         let tasks = app
-            .invoke("list_tasks", json!({}))
+            .invoke("list_tasks", json!({ "query": {} }))
             .await
             .expect("list_tasks");
-        tasks
+        tasks["tasks"]
             .as_array()
             .and_then(|all| all.iter().find(|t| t["name"] == name))
             .and_then(|t| t["id"].as_u64())

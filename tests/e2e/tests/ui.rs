@@ -269,10 +269,11 @@ async fn a_busy_project_links_to_its_task_and_the_draft_survives() {
         assert_eq!(draft().await, typed, "the draft after the error");
         assert_eq!(app.focused().await.as_deref(), Some("project-dir"));
         let tasks = app
-            .invoke("list_tasks", json!({}))
+            .invoke("list_tasks", json!({ "query": {} }))
             .await
             .expect("list_tasks");
-        assert_eq!(tasks.as_array().map(Vec::len), Some(1), "{tasks:#}");
+        assert_eq!(tasks["tasks"].as_array().map(Vec::len), Some(1), "{tasks:#}");
+        assert_eq!(tasks["total"], 1, "{tasks:#}");
         app.screenshot("busy").await;
 
         // The link opens the running task.

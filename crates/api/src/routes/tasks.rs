@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderName, StatusCode};
 use axum::Json;
 use serde::Deserialize;
-use supervisor::{SpawnRequest, TaskId, TaskRecord, TaskStatus};
+use supervisor::{SpawnRequest, TaskId, TaskQuery, TaskRecord, TaskStatus};
 use utoipa::IntoParams;
 
 use crate::error::ApiError;
@@ -70,6 +70,9 @@ pub(crate) struct ListQuery {
     limit: Option<usize>,
     /// Only tasks with a lower id: the `next_cursor` of the previous page.
     cursor: Option<u64>,
+    /// Only tasks whose name, prompt, project folder or result text contains every word of
+    /// it, ignoring case.
+    search: Option<String>,
 }
 
 /// List tasks, newest first, a page at a time.
@@ -81,22 +84,24 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<TaskList>, ApiError> {
-    let statuses = parse_statuses(query.status.as_deref())?;
-    let limit = query
-        .limit
-        .unwrap_or(DEFAULT_LIST_LIMIT)
-        .clamp(1, MAX_LIST_LIMIT);
-    // Tasks other processes run are kept up to date by the supervisor itself.
-    let mut matching = state.supervisor.all().into_iter().filter(|r| {
-        query.cursor.is_none_or(|c| r.id.0 < c)
-            && (statuses.is_empty() || statuses.contains(&r.status))
-    });
-    let tasks: Vec<TaskRecord> = matching.by_ref().take(limit).collect();
-    let next_cursor = match matching.next() {
-        Some(_) => tasks.last().map(|r| r.id),
-        None => None,
+    let query = TaskQuery {
+        status: parse_statuses(query.status.as_deref())?,
+        search: query.search,
+        before: query.cursor.map(TaskId),
+        limit: Some(
+            query
+                .limit
+                .unwrap_or(DEFAULT_LIST_LIMIT)
+                .clamp(1, MAX_LIST_LIMIT) as u32,
+        ),
     };
-    Ok(Json(TaskList { tasks, next_cursor }))
+    let supervisor = state.supervisor.clone();
+    let page = super::blocking(move || Ok(supervisor.list(&query)?)).await?;
+    Ok(Json(TaskList {
+        tasks: page.tasks,
+        next_cursor: page.next_cursor,
+        total: page.total,
+    }))
 }
 
 fn parse_statuses(list: Option<&str>) -> Result<Vec<TaskStatus>, ApiError> {

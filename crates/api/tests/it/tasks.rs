@@ -184,6 +184,25 @@ async fn the_list_filters_by_status_and_pages_with_a_cursor() {
             .expect(200);
         assert_eq!(ids(&second), [done[1], done[0]]);
         assert!(second["next_cursor"].is_null(), "the last page");
+        assert_eq!(second["total"], 4, "the total counts every page");
+
+        // Search: every word, ignoring case, in the name, prompt, folder or result.
+        let found = h.client.get("/v1/tasks?search=SLEEP").await.expect(200);
+        assert_eq!(ids(&found), [long]);
+        assert_eq!(found["total"], 1);
+        let in_folder = h
+            .client
+            .get("/v1/tasks?search=hi%20/b&status=completed")
+            .await
+            .expect(200);
+        assert_eq!(ids(&in_folder), [done[1]], "{in_folder}");
+        let none = h
+            .client
+            .get("/v1/tasks?search=nothing%20here")
+            .await
+            .expect(200);
+        assert_eq!(ids(&none), Vec::<u64>::new());
+        assert_eq!(none["total"], 0);
 
         h.client
             .get("/v1/tasks?status=sleeping")

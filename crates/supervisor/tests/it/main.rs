@@ -3,6 +3,7 @@
 
 mod errors;
 mod history;
+mod index;
 mod lifecycle;
 mod output;
 mod processes;

@@ -1,25 +1,55 @@
 //! `taskctl list`.
 
+use supervisor::{TaskQuery, TaskRecord, TaskStatus, MAX_PAGE};
+
 use crate::cli::ListArgs;
 use crate::render;
 
 pub fn list(args: ListArgs) -> Result<i32, String> {
     let history = super::history()?;
-    let mut tasks = history.load_all();
-    tasks.reverse();
-    if args.running {
-        tasks.retain(|t| render::shown_status(t).is_active());
+    let search = args.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let mut query = TaskQuery {
+        status: if args.running {
+            TaskStatus::ALL
+                .into_iter()
+                .filter(|s| s.is_active())
+                .collect()
+        } else {
+            Vec::new()
+        },
+        search: search.map(str::to_owned),
+        ..TaskQuery::default()
+    };
+    let wanted = args.limit.unwrap_or(usize::MAX);
+    // A page at a time from the index: a long history is never read whole.
+    let mut tasks: Vec<TaskRecord> = Vec::new();
+    let mut total = 0;
+    while tasks.len() < wanted {
+        query.limit = Some((wanted - tasks.len()).min(MAX_PAGE as usize) as u32);
+        let page = history.list(&query).map_err(|e| e.to_string())?;
+        total = page.total;
+        let mut page_tasks = page.tasks;
+        if args.running {
+            page_tasks.retain(|t| render::shown_status(t).is_active());
+        }
+        tasks.extend(page_tasks);
+        match page.next_cursor {
+            Some(next) => query.before = Some(next),
+            None => break,
+        }
     }
-    if let Some(limit) = args.limit {
-        tasks.truncate(limit);
-    }
+    let left_out = total.saturating_sub(tasks.len() as u64);
     if args.json {
         let json = serde_json::to_string_pretty(&tasks).map_err(|e| e.to_string())?;
         outln!("{json}");
         return Ok(0);
     }
     if tasks.is_empty() {
-        outln!("No tasks yet. Start one with: taskctl run \"what to do\"");
+        match search {
+            Some(text) => outln!("No task matches \u{201c}{text}\u{201d}."),
+            None if args.running => outln!("No task is running."),
+            None => outln!("No tasks yet. Start one with: taskctl run \"what to do\""),
+        }
         return Ok(0);
     }
     let now = now_ms();
@@ -44,6 +74,14 @@ pub fn list(args: ListArgs) -> Result<i32, String> {
             render::duration(task.duration_ms(now)),
             truncate(&project, 24),
             task.name
+        );
+    }
+    if left_out > 0 && !args.running {
+        // On stderr: a pipe gets the rows only.
+        say!(
+            "{} of {total} {}; --limit N shows more",
+            tasks.len(),
+            if search.is_some() { "matches" } else { "tasks" }
         );
     }
     Ok(0)
