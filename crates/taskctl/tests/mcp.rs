@@ -257,6 +257,11 @@ async fn a_task_is_started_approved_and_read_through_mcp() {
         assert_eq!(listed["tasks"][0]["id"], json!(id.0), "{listed}");
         let none = json_of(&mcp.ok("list_tasks", json!({"status": "running"})).await);
         assert_eq!(none["tasks"], json!([]), "{none}");
+        let found = json_of(&mcp.ok("list_tasks", json!({"search": "TOUCH x.txt"})).await);
+        assert_eq!(found["tasks"][0]["id"], json!(id.0), "{found}");
+        assert_eq!(found["total"], 1, "{found}");
+        let missed = json_of(&mcp.ok("list_tasks", json!({"search": "airship"})).await);
+        assert_eq!(missed["total"], 0, "{missed}");
 
         let (missing, is_error) = mcp.call("get_task", json!({"id": 999_999})).await;
         assert!(is_error, "{missing}");

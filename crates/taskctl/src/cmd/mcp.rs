@@ -108,6 +108,10 @@ struct ListTasks {
     /// At most this many tasks, newest first.
     #[serde(default)]
     limit: Option<u32>,
+    /// Only tasks whose name, prompt, project folder or result contains every word of this,
+    /// ignoring case, e.g. "login bug".
+    #[serde(default)]
+    search: Option<String>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -193,10 +197,11 @@ an error that names the task holding it, unless `queue` is true."
 
     #[tool(
         description = "List the tasks of Tasktray (a Linux tray app that runs Claude Code \
-agents in the background), newest first. Returns JSON `{tasks, next_cursor}`: each task has its \
-id, name, prompt, project_dir, status (queued, pending, running, waiting, completed, failed, \
-cancelled, interrupted), times in ms since the epoch, and once it ended its result. Use it to find a \
-task's id or to see what is running."
+agents in the background), newest first, optionally only those matching a search. Returns JSON \
+`{tasks, next_cursor, total}`: each task has its id, name, prompt, project_dir, status (queued, \
+pending, running, waiting, completed, failed, cancelled, interrupted), times in ms since the epoch, \
+and once it ended its result. Use it to find a task's id, to find past work on a subject, or to see \
+what is running."
     )]
     async fn list_tasks(&self, Parameters(args): Parameters<ListTasks>) -> CallToolResult {
         let mut query = Vec::new();
@@ -205,6 +210,9 @@ task's id or to see what is running."
         }
         if let Some(limit) = args.limit {
             query.push(format!("limit={limit}"));
+        }
+        if let Some(search) = args.search.filter(|s| !s.trim().is_empty()) {
+            query.push(format!("search={}", encode(search.trim())));
         }
         let uri = if query.is_empty() {
             "/v1/tasks".to_owned()
