@@ -98,6 +98,7 @@ impl Run {
             two_way: self.line.is_some(),
             ring: self.ring.clone(),
             log: None,
+            log_failed: None,
             log_bytes: Vec::new(),
             batch: Vec::new(),
             lines: 0,

@@ -2,6 +2,11 @@
 //! bytes of each read and never waits on the disk, unless the writer falls more than
 //! [`BACKLOG`] behind (then the loop stops reading the agent's pipes until it caught up, which
 //! slows the agent down rather than growing memory).
+//!
+//! Line `i` of the log is the output line with sequence number `i`: pages read back after a
+//! restart are numbered from it. So a write that fails (a full disk) cuts the log back to the
+//! end of the last whole line, nothing is appended after the failure, and when the task ends a
+//! note saying how many lines were not saved, and why, marks the gap if the disk takes it.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -25,22 +30,50 @@ struct Shared {
     error: Mutex<Option<String>>,
 }
 
+/// Where a log goes: a file, or in tests a writer that fails on purpose.
+pub(super) trait LogFile: Write + Send + 'static {
+    /// The length the log has now.
+    fn len(&mut self) -> io::Result<u64>;
+    /// Cuts the log back to `len` bytes.
+    fn cut(&mut self, len: u64) -> io::Result<()>;
+}
+
+impl LogFile for File {
+    fn len(&mut self) -> io::Result<u64> {
+        Ok(self.metadata()?.len())
+    }
+
+    fn cut(&mut self, len: u64) -> io::Result<()> {
+        self.set_len(len)
+    }
+}
+
+/// How a log ended.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Closed {
+    /// The write error not taken yet, if any.
+    pub(super) error: Option<String>,
+    /// Whole lines handed to the writer that are not in the log (after a write error).
+    pub(super) lost_lines: u64,
+}
+
 /// The sending end of a task's log.
 #[derive(Debug)]
 pub(super) struct LogWriter {
     chunks: Option<mpsc::Sender<Vec<u8>>>,
     shared: Arc<Shared>,
-    done: Option<oneshot::Receiver<()>>,
+    /// Sends the lines it could not write once every chunk was taken.
+    done: Option<oneshot::Receiver<u64>>,
 }
 
 impl LogWriter {
     /// Opens (appends to) the log, readable by the user only, and starts its writer thread.
     pub(super) fn open(path: &Path) -> io::Result<Self> {
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(crate::history::PRIVATE_FILE)
-            .open(path)?;
+        Self::start(open_log(path)?)
+    }
+
+    /// Starts the writer thread on `file`.
+    pub(super) fn start(file: impl LogFile) -> io::Result<Self> {
         let (chunks, received) = mpsc::channel::<Vec<u8>>();
         let (finished, done) = oneshot::channel();
         let shared = Arc::new(Shared::default());
@@ -48,8 +81,8 @@ impl LogWriter {
         std::thread::Builder::new()
             .name("tasktray-log".into())
             .spawn(move || {
-                write_all(file, &received, &writer);
-                let _ = finished.send(());
+                let lost = write_all(file, &received, &writer);
+                let _ = finished.send(lost);
             })?;
         Ok(LogWriter {
             chunks: Some(chunks),
@@ -94,29 +127,65 @@ impl LogWriter {
     }
 
     /// Lets the writer finish what was queued and waits for it: after this the log on disk
-    /// is whole. Returns a write error not taken yet.
-    pub(super) async fn close(mut self) -> Option<String> {
+    /// is whole, or ends at the last whole line before a write error.
+    pub(super) async fn close(mut self) -> Closed {
         drop(self.chunks.take());
-        if let Some(done) = self.done.take() {
-            let _ = done.await;
+        let lost_lines = match self.done.take() {
+            Some(done) => done.await.unwrap_or(0),
+            None => 0,
+        };
+        Closed {
+            error: self.take_error(),
+            lost_lines,
         }
-        self.take_error()
     }
 }
 
-fn write_all(mut file: File, received: &mpsc::Receiver<Vec<u8>>, shared: &Shared) {
-    let mut failed = false;
+fn open_log(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(crate::history::PRIVATE_FILE)
+        .open(path)
+}
+
+/// Appends a note to a log whose writing failed, where the missing lines would be: how many
+/// and why. Best effort: the disk may still refuse it.
+pub(super) fn mark_gap(path: &Path, lost_lines: u64, error: &str) -> io::Result<()> {
+    let mut file = open_log(path)?;
+    let line = format!(
+        "[tasktray] {lost_lines} lines of output were not saved from here on ({error}); the \
+         lines above are numbered as they came\n"
+    );
+    file.write_all(line.as_bytes())
+}
+
+/// Writes every chunk (whole lines) to the log; returns how many lines it could not. After a
+/// write error the log is cut back to the end of the last whole chunk and nothing more is
+/// written, so its line numbers stay those of the output.
+fn write_all(mut file: impl LogFile, received: &mpsc::Receiver<Vec<u8>>, shared: &Shared) -> u64 {
+    let mut whole = file.len().ok();
+    let mut lost = 0u64;
     // Ends when the runner closed its end and every chunk was taken.
     for chunk in received {
-        if !failed {
-            if let Err(e) = file.write_all(&chunk) {
-                failed = true;
-                *lock(&shared.error) = Some(e.to_string());
-            }
+        match whole {
+            Some(len) => match file.write_all(&chunk) {
+                Ok(()) => whole = Some(len + chunk.len() as u64),
+                Err(e) => {
+                    *lock(&shared.error) = Some(e.to_string());
+                    if let Err(cut) = file.cut(len) {
+                        tracing::warn!("cannot cut the log back to its last whole line: {cut}");
+                    }
+                    whole = None;
+                    lost += memchr::memchr_iter(b'\n', &chunk).count() as u64;
+                }
+            },
+            None => lost += memchr::memchr_iter(b'\n', &chunk).count() as u64,
         }
         shared.queued.fetch_sub(chunk.len(), Ordering::SeqCst);
         shared.drained.notify_waiters();
     }
+    lost
 }
 
 #[cfg(test)]
@@ -132,7 +201,7 @@ mod tests {
             log.write(format!("line {i}\n").into_bytes());
         }
         log.caught_up().await;
-        assert_eq!(log.close().await, None);
+        assert_eq!(log.close().await, Closed::default());
         let text = std::fs::read_to_string(&path).expect("read");
         assert_eq!(text.lines().count(), 1000);
         assert_eq!(text.lines().last(), Some("line 999"));
@@ -144,7 +213,78 @@ mod tests {
         let log = LogWriter::open(Path::new("/dev/full")).expect("open /dev/full");
         log.write(b"x\n".to_vec());
         log.write(b"y\n".to_vec());
-        let error = log.close().await;
-        assert!(error.expect("an error").contains("No space"), "ENOSPC");
+        let closed = log.close().await;
+        assert!(
+            closed.error.expect("an error").contains("No space"),
+            "ENOSPC"
+        );
+        assert_eq!(closed.lost_lines, 2);
+    }
+
+    /// A log on a disk that fills up after `room` bytes: a write that does not fit writes
+    /// what fits, then fails, as a real full disk does.
+    #[derive(Debug, Clone, Default)]
+    struct SmallDisk {
+        bytes: Arc<Mutex<Vec<u8>>>,
+        room: usize,
+    }
+
+    impl Write for SmallDisk {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let mut bytes = lock(&self.bytes);
+            let fits = buf.len().min(self.room - bytes.len());
+            if fits == 0 {
+                return Err(io::Error::from_raw_os_error(28));
+            }
+            bytes.extend_from_slice(&buf[..fits]);
+            Ok(fits)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl LogFile for SmallDisk {
+        fn len(&mut self) -> io::Result<u64> {
+            Ok(lock(&self.bytes).len() as u64)
+        }
+
+        fn cut(&mut self, len: u64) -> io::Result<()> {
+            lock(&self.bytes).truncate(len as usize);
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_disk_leaves_the_log_at_its_last_whole_line() {
+        let disk = SmallDisk {
+            room: 25,
+            ..SmallDisk::default()
+        };
+        let log = LogWriter::start(disk.clone()).expect("start");
+        // Three chunks of whole lines; the second one only half fits.
+        log.write(b"line 0\nline 1\n".to_vec());
+        log.write(b"line 2\nline 3\n".to_vec());
+        log.write(b"line 4\n".to_vec());
+        let closed = log.close().await;
+        assert!(closed.error.is_some());
+        assert_eq!(closed.lost_lines, 3, "lines 2, 3 and 4");
+        let text = String::from_utf8(lock(&disk.bytes).clone()).expect("utf-8");
+        // Line i is still sequence number i: no half line, nothing after the gap.
+        assert_eq!(text, "line 0\nline 1\n");
+    }
+
+    #[test]
+    fn the_gap_is_marked_with_what_was_lost() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("output.log");
+        std::fs::write(&path, "a\nb\n").expect("write");
+        mark_gap(&path, 7, "No space left on device").expect("mark");
+        let text = std::fs::read_to_string(&path).expect("read");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[2].starts_with("[tasktray] 7 lines of output were not saved"));
+        assert!(lines[2].contains("No space left"));
     }
 }

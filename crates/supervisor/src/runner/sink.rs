@@ -21,8 +21,10 @@ pub(super) struct Sink {
     /// Read the agent's requests from its output.
     pub(super) two_way: bool,
     pub(super) ring: Arc<Mutex<OutputRing>>,
-    /// The log's writer thread; `None` once it failed (the task goes on without it).
+    /// The log's writer thread; `None` if the log could not be opened.
     pub(super) log: Option<LogWriter>,
+    /// The log's write error: no more lines go to it (the task goes on without it).
+    pub(super) log_failed: Option<String>,
     /// The bytes of the lines since the last flush, for the log.
     pub(super) log_bytes: Vec<u8>,
     pub(super) batch: Vec<(Stream, Arc<str>, bool)>,
@@ -54,7 +56,7 @@ impl Sink {
         continued: bool,
         outcome: &mut Outcome,
     ) {
-        if self.log.is_some() {
+        if self.log.is_some() && self.log_failed.is_none() {
             self.log_bytes.extend_from_slice(bytes);
             self.log_bytes.push(b'\n');
         }
@@ -89,11 +91,12 @@ impl Sink {
     /// Pushes the batch into the ring and out to subscribers under one lock, so an
     /// [`attach`](crate::Supervisor::attach) sees each line exactly once.
     pub(super) fn flush(&mut self) {
-        if let Some(log) = &self.log {
+        if let Some(log) = self.log.as_ref().filter(|_| self.log_failed.is_none()) {
             log.write(std::mem::take(&mut self.log_bytes));
             if let Some(e) = log.take_error() {
-                self.log = None;
+                self.log_bytes = Vec::new();
                 self.persist_failed(format!("could not write the output log: {e}"));
+                self.log_failed = Some(e);
             }
         }
         if self.batch.is_empty() {
@@ -128,12 +131,23 @@ impl Sink {
         }
     }
 
-    /// Writes what is left of the log and waits until it is on disk.
+    /// Writes what is left of the log and waits until it is on disk. If writing it failed,
+    /// the gap is marked, so the log says what it misses.
     pub(super) async fn close(mut self) {
         self.flush();
-        if let Some(log) = self.log.take() {
-            if let Some(e) = log.close().await {
-                self.persist_failed(format!("could not write the output log: {e}"));
+        let Some(log) = self.log.take() else { return };
+        let closed = log.close().await;
+        if let Some(e) = &closed.error {
+            self.persist_failed(format!("could not write the output log: {e}"));
+        }
+        if let Some(why) = closed.error.or(self.log_failed.take()) {
+            // Every line after the failure is missing from the log, and those the writer
+            // still had.
+            let logged = self.inner.history.log_line_count(self.id).unwrap_or(0);
+            let lost = self.lines.saturating_sub(logged).max(closed.lost_lines);
+            let path = self.inner.history.log_path(self.id);
+            if let Err(e) = super::log::mark_gap(&path, lost, &why) {
+                tracing::warn!("task {}: cannot mark the gap in its log: {e}", self.id);
             }
         }
     }
