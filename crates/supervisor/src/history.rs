@@ -389,7 +389,7 @@ impl History {
                 if buf.last() == Some(&b'\n') {
                     buf.pop();
                 }
-                lines.push(String::from_utf8_lossy(&buf).into_owned());
+                lines.push(crate::text::lossy(&buf).into_owned());
             }
             index += 1;
         }

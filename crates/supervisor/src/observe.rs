@@ -201,7 +201,7 @@ impl Supervisor {
         for line in &lines[lines.len() - keep..] {
             ring.push(
                 Stream::Stdout,
-                Arc::from(String::from_utf8_lossy(line).as_ref()),
+                Arc::from(crate::text::lossy(line).as_ref()),
                 false,
             );
         }
@@ -245,7 +245,7 @@ impl Supervisor {
         let lines: Vec<OutputLine> = grown[..end]
             .split(|&b| b == b'\n')
             .map(|line| {
-                let text = String::from_utf8_lossy(line);
+                let text = crate::text::lossy(line);
                 ring.push(Stream::Stdout, Arc::from(text.as_ref()), false)
             })
             .collect();

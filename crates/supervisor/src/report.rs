@@ -123,7 +123,7 @@ fn for_each_body_line(
         if buf.last() == Some(&b'\n') {
             buf.pop();
         }
-        let line = String::from_utf8_lossy(&buf);
+        let line = crate::text::lossy(&buf);
         match format {
             OutputFormat::Text => f(&line)?,
             OutputFormat::StreamJson => {

@@ -167,6 +167,7 @@
 //! | `ask Write PATH CONTENT...` | a Write call: CONTENT (the rest of the directive, may be empty) to PATH (relative to the cwd) |
 //! | `ask Edit PATH OLD NEW` | an Edit call: the first OLD in PATH becomes NEW (single words) |
 //! | `flood N [BYTES]` | N plain lines of BYTES bytes (default 120) plus `\n`, as fast as possible; each line starts with a zero-padded counter from 0 and a space, when it fits, then `x`s |
+//! | `chatter N [BYTES]` | N assistant texts (stream-json: N `assistant` lines; text: nothing until the answer) of BYTES bytes (default 120), each starting with a zero-padded counter from 0; not part of the final answer |
 //! | `huge BYTES` | one plain line of BYTES `x` bytes plus `\n` |
 //! | `invalid-utf8` | the raw line `ok \xff\xfe bad \xc3\x28 end\n` |
 //! | `stderr N` | N lines `stderr line K` (K = 1..=N) on stderr |

@@ -102,6 +102,7 @@ impl Agent<'_> {
                 Directive::Flood { lines, bytes } => {
                     raw::flood(lines, bytes).map(|()| Flow::Next)?
                 }
+                Directive::Chatter { messages, bytes } => self.chatter(messages, bytes)?,
                 Directive::Huge(bytes) => raw::huge(bytes).map(|()| Flow::Next)?,
                 Directive::InvalidUtf8 => raw::invalid_utf8().map(|()| Flow::Next)?,
                 Directive::Stderr(lines) => raw::stderr_lines(lines).map(|()| Flow::Next)?,
@@ -158,6 +159,15 @@ impl Agent<'_> {
     pub(crate) fn say(&self, said: &mut Vec<String>, text: String) -> io::Result<Flow> {
         self.session.assistant_text(&text)?;
         said.push(text);
+        Ok(Flow::Next)
+    }
+
+    /// Many assistant texts, numbered from 0, as fast as the session writes them.
+    fn chatter(&self, messages: u64, bytes: usize) -> io::Result<Flow> {
+        let filler = "x".repeat(bytes.saturating_sub(7));
+        for i in 0..messages {
+            self.session.assistant_text(&format!("{i:06} {filler}"))?;
+        }
         Ok(Flow::Next)
     }
 

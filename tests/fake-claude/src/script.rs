@@ -48,6 +48,8 @@ pub(crate) enum Directive {
     Say(String),
     Tool(String),
     Flood { lines: u64, bytes: usize },
+    /// N assistant texts of about BYTES bytes each, not part of the final answer.
+    Chatter { messages: u64, bytes: usize },
     Huge(usize),
     InvalidUtf8,
     Stderr(u64),
@@ -152,6 +154,17 @@ fn parse_directive(text: &str) -> Result<Directive, String> {
                 bytes: size(bytes)?,
             },
             _ => return Err("usage: flood N [BYTES]".to_owned()),
+        },
+        "chatter" => match args.as_slice() {
+            [messages] => Directive::Chatter {
+                messages: count(messages)?,
+                bytes: DEFAULT_FLOOD_BYTES,
+            },
+            [messages, bytes] => Directive::Chatter {
+                messages: count(messages)?,
+                bytes: size(bytes)?,
+            },
+            _ => return Err("usage: chatter N [BYTES]".to_owned()),
         },
         "huge" => Directive::Huge(size(one(&args, "huge BYTES")?)?),
         "invalid-utf8" => none(&args, Directive::InvalidUtf8)?,

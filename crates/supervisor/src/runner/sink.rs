@@ -60,7 +60,7 @@ impl Sink {
             self.log_bytes.extend_from_slice(bytes);
             self.log_bytes.push(b'\n');
         }
-        let text: Arc<str> = Arc::from(String::from_utf8_lossy(bytes));
+        let text: Arc<str> = Arc::from(crate::text::lossy(bytes));
         if stream == Stream::Stdout && self.format == OutputFormat::StreamJson && !continued {
             if let Some(result) = transcript::result_of(&text) {
                 outcome.session_id = result.session_id.clone().or(outcome.session_id.take());

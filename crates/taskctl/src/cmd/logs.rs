@@ -48,7 +48,7 @@ pub fn logs(args: LogsArgs) -> Result<i32, String> {
             if buf.last() == Some(&b'\n') {
                 buf.pop();
             }
-            if !show(&String::from_utf8_lossy(&buf)) {
+            if !show(&supervisor::text::lossy(&buf)) {
                 return Ok(0);
             }
         }
