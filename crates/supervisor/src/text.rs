@@ -79,7 +79,10 @@ mod lossy_tests {
 
     #[test]
     fn valid_text_is_borrowed_and_invalid_bytes_are_replaced() {
-        assert!(matches!(lossy(b"plain ascii"), std::borrow::Cow::Borrowed("plain ascii")));
+        assert!(matches!(
+            lossy(b"plain ascii"),
+            std::borrow::Cow::Borrowed("plain ascii")
+        ));
         assert_eq!(lossy("héllo ✓".as_bytes()), "héllo ✓");
         assert_eq!(lossy(b"a\xffb"), "a\u{fffd}b");
     }

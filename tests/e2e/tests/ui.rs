@@ -272,7 +272,11 @@ async fn a_busy_project_links_to_its_task_and_the_draft_survives() {
             .invoke("list_tasks", json!({ "query": {} }))
             .await
             .expect("list_tasks");
-        assert_eq!(tasks["tasks"].as_array().map(Vec::len), Some(1), "{tasks:#}");
+        assert_eq!(
+            tasks["tasks"].as_array().map(Vec::len),
+            Some(1),
+            "{tasks:#}"
+        );
         assert_eq!(tasks["total"], 1, "{tasks:#}");
         app.screenshot("busy").await;
 

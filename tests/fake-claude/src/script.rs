@@ -47,9 +47,15 @@ pub(crate) enum AskTool {
 pub(crate) enum Directive {
     Say(String),
     Tool(String),
-    Flood { lines: u64, bytes: usize },
+    Flood {
+        lines: u64,
+        bytes: usize,
+    },
     /// N assistant texts of about BYTES bytes each, not part of the final answer.
-    Chatter { messages: u64, bytes: usize },
+    Chatter {
+        messages: u64,
+        bytes: usize,
+    },
     Huge(usize),
     InvalidUtf8,
     Stderr(u64),
@@ -58,7 +64,10 @@ pub(crate) enum Directive {
     ToolChild,
     Daemon,
     Exit(u8),
-    Result { kind: ResultKind, text: String },
+    Result {
+        kind: ResultKind,
+        text: String,
+    },
     Crash(Signal),
     WaitStdin,
     Ask(AskTool),

@@ -7,7 +7,11 @@ use crate::render;
 
 pub fn list(args: ListArgs) -> Result<i32, String> {
     let history = super::history()?;
-    let search = args.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let search = args
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
     let mut query = TaskQuery {
         status: if args.running {
             TaskStatus::ALL
