@@ -26,7 +26,7 @@ use tokio::time::Instant;
 use crate::approval::{AllowRules, Approval, ApprovalOutcome, Decision, DEFAULT_DENY_MESSAGE};
 use crate::model::{Event, TaskId, TaskRecord, TaskStatus};
 use crate::protocol::{self, note, FromAgent};
-use crate::supervisor::Inner;
+use crate::table::Inner;
 
 /// Messages a host can queue for one task's runner before `send`/`answer` say "busy".
 pub(crate) const CONTROL_CAPACITY: usize = 64;

@@ -156,7 +156,7 @@ impl Index {
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        crate::supervisor::lock(&self.conn)
+        crate::table::lock(&self.conn)
     }
 
     /// Writes (or replaces) the row of one task: `json` is its `task.json` as written.

@@ -51,12 +51,14 @@ pub mod paths;
 pub mod procfs;
 mod protocol;
 mod queue;
+mod reading;
 pub mod report;
 mod ring;
 mod runner;
 pub mod settings;
 pub mod shim;
 mod supervisor;
+mod table;
 pub mod text;
 pub mod transcript;
 
@@ -74,8 +76,8 @@ pub use model::{
     SpawnRequest, Stream, TaskId, TaskOptions, TaskPage, TaskQuery, TaskRecord, TaskStatus,
     DEFAULT_PAGE, MAX_PAGE,
 };
+pub use reading::Attached;
 pub use ring::{OutputRing, DEFAULT_RING_BYTES, DEFAULT_RING_LINES};
 pub use settings::Settings;
-pub use supervisor::{
-    Attached, Supervisor, EVENT_CAPACITY, KEPT_RINGS, MARKER_ENV, MAX_EVENT_LINES,
-};
+pub use supervisor::Supervisor;
+pub use table::{EVENT_CAPACITY, KEPT_RINGS, MARKER_ENV, MAX_EVENT_LINES, TRANSCRIPT_WRITERS};

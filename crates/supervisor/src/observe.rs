@@ -22,7 +22,7 @@ use std::time::Duration;
 use crate::model::{Event, OutputLine, Stream, TaskId, TaskRecord, TaskStatus};
 use crate::procfs;
 use crate::ring::OutputRing;
-use crate::supervisor::{lock, lock_tasks, Slot};
+use crate::table::{lock, lock_tasks, Slot};
 use crate::Supervisor;
 
 /// How often other hosts' tasks are looked at.

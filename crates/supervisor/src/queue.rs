@@ -20,7 +20,7 @@ use crate::config::SupervisorConfig;
 use crate::error::{Error, Result};
 use crate::lock::ProjectLock;
 use crate::model::{Event, TaskId, TaskRecord, TaskStatus};
-use crate::supervisor::{lock, lock_tasks, Live, Slot};
+use crate::table::{lock, lock_tasks, Live, Slot};
 use crate::Supervisor;
 
 /// How often a queued task looks again at a project held by another process (which cannot

@@ -23,7 +23,7 @@ use crate::model::{Event, ExitInfo, Stream, TaskRecord, TaskStatus};
 use crate::procfs;
 use crate::ring::OutputRing;
 use crate::shim::AgentInput;
-use crate::supervisor::{Inner, MARKER_ENV};
+use crate::table::{Inner, MARKER_ENV};
 use crate::{report, shim};
 use command_fds::{CommandFdExt, FdMapping};
 use tokio::sync::mpsc;

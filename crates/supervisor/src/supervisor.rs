@@ -1,11 +1,13 @@
 //! The [`Supervisor`] handle: the one entry point of the core. Cheap to clone, callable from
 //! any thread; every task's processes are owned by that task's own tokio task (`runner`), and
-//! the handle only reads shared state or sends it a cancel.
+//! the handle only reads shared state (the task table, `table`) or sends it a cancel. This file
+//! starts, stops and forgets tasks; what hosts read is in `reading`, the queue in `queue`, the
+//! two-way calls in `interact`.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::runtime::Handle;
@@ -14,136 +16,27 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::agent::{agent_args, PromptInput};
-use crate::approval::Approval;
-use crate::config::{Clock, SupervisorConfig};
+use crate::config::SupervisorConfig;
 use crate::conversation::Line;
 use crate::error::{Error, Result};
 use crate::history::History;
 use crate::lock::ProjectLock;
-use crate::model::{
-    Event, OutputLine, ProcessRef, SpawnRequest, TaskId, TaskPage, TaskQuery, TaskRecord,
-    TaskStatus,
-};
+use crate::model::{Event, ProcessRef, SpawnRequest, TaskId, TaskRecord, TaskStatus};
 use crate::procfs;
 use crate::ring::OutputRing;
 use crate::runner::Run;
 use crate::shim::AgentInput;
-
-/// Events kept for subscribers. A subscriber that falls further behind gets
-/// `RecvError::Lagged` and should re-read state (and output via [`Supervisor::attach`]).
-/// The channel keeps this many events even when all were read, so with output events of at
-/// most [`MAX_EVENT_LINES`] lines and `READ_CHUNK` bytes it holds at most a few tens of MiB.
-pub const EVENT_CAPACITY: usize = 512;
-
-/// Lines in one output event.
-pub const MAX_EVENT_LINES: usize = 256;
+use crate::table::{
+    lock, lock_tasks, Inner, Live, Slot, EVENT_CAPACITY, MARKER_ENV, TRANSCRIPT_WRITERS,
+};
 
 /// How long shutdown waits for runners after killing their trees.
 const SHUTDOWN_KILL_WAIT: Duration = Duration::from_secs(5);
-
-/// Finished tasks that stay in memory with their output tail: the last ones that ended or were
-/// looked at. Older ones are read from the history (and their tail from the log) again when
-/// asked for, so memory does not grow with the history.
-pub const KEPT_RINGS: usize = 32;
-
-/// Transcripts written at the same time; more finishing tasks wait their turn.
-pub const TRANSCRIPT_WRITERS: usize = 2;
-
-/// The environment variable that marks every process of a task, so leftovers can be found
-/// after a crash. Its value is `<instance>:<task id>`.
-pub const MARKER_ENV: &str = "TASKTRAY_TASK";
 
 /// Runs and remembers tasks. See the crate docs for the theory of operation.
 #[derive(Debug, Clone)]
 pub struct Supervisor {
     pub(crate) inner: Arc<Inner>,
-}
-
-/// A live view of one task: the output so far and the events from right after it. Taken
-/// under the task's output lock, so no line is missed or seen twice between the two.
-#[derive(Debug)]
-pub struct Attached {
-    pub record: TaskRecord,
-    pub snapshot: Vec<OutputLine>,
-    pub events: broadcast::Receiver<Event>,
-}
-
-#[derive(Debug)]
-pub(crate) struct Inner {
-    /// Settings for tasks started from now on; each task keeps the copy it started with.
-    config: Mutex<SupervisorConfig>,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) history: History,
-    pub(crate) runtime: Handle,
-    tasks: Mutex<BTreeMap<TaskId, Slot>>,
-    pub(crate) events: broadcast::Sender<Event>,
-    /// Cancelled on shutdown; each task's token is a child of it.
-    pub(crate) root: CancellationToken,
-    pub(crate) tracker: TaskTracker,
-    /// Bounds how many transcripts are written at once: each streams a whole log.
-    pub(crate) transcripts: tokio::sync::Semaphore,
-    /// Held while deciding whether a task starts or queues, and while starting queued tasks,
-    /// so the running limit holds.
-    pub(crate) admission: Mutex<()>,
-    /// Wakes the queue when a place may have come free.
-    pub(crate) queue_wake: Arc<tokio::sync::Notify>,
-    /// Cancelled once queued tasks may start (see `SupervisorConfig::hold_queue`).
-    pub(crate) queue_open: CancellationToken,
-    /// Finished tasks that keep their ring, oldest first (see [`KEPT_RINGS`]).
-    kept_rings: Mutex<std::collections::VecDeque<TaskId>>,
-    /// Identifies this data dir in the process marker.
-    instance: String,
-    pub(crate) me: Option<ProcessRef>,
-}
-
-#[derive(Debug)]
-pub(crate) struct Slot {
-    pub(crate) record: TaskRecord,
-    /// The in-memory tail; for tasks loaded from history, built from the log when asked for.
-    pub(crate) ring: Option<Arc<Mutex<OutputRing>>>,
-    pub(crate) live: Option<Live>,
-    /// Requests of the agent that wait for the user. Whoever removes one (an answer, the
-    /// timeout, the end of its turn) is the only one to resolve it.
-    pub(crate) approvals: Vec<Approval>,
-    /// A queued task of this supervisor: what tells its waiters it ended, until it starts.
-    pub(crate) queued: Option<watch::Sender<bool>>,
-}
-
-impl Slot {
-    /// A task this supervisor does not run, as the history has it.
-    pub(crate) fn held(record: TaskRecord) -> Self {
-        Slot {
-            record,
-            ring: None,
-            live: None,
-            approvals: Vec::new(),
-            queued: None,
-        }
-    }
-
-    /// A finished task nobody waits on: it can leave memory (the history has it).
-    fn can_go(&self) -> bool {
-        !self.record.status.is_active()
-            && self.live.as_ref().is_none_or(|l| *l.done.borrow())
-            && self.approvals.is_empty()
-            && self.queued.is_none()
-    }
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct Live {
-    pub(crate) cancel: CancellationToken,
-    pub(crate) done: watch::Receiver<bool>,
-    /// The way to a two-way task's runner; `None` for a text task.
-    pub(crate) line: Option<Line>,
-}
-
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding one of these locks cannot leave the data half-updated (every
-    // critical section is a single assignment or push), so a poisoned lock is still usable.
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Supervisor {
@@ -532,166 +425,6 @@ impl Supervisor {
             .is_some_and(|slot| slot.live.is_some() && slot.record.status.is_active())
     }
 
-    /// One task by id: held in memory while it is active, else read from the history.
-    pub fn get(&self, id: TaskId) -> Option<TaskRecord> {
-        if let Some(record) = self.inner.record(id) {
-            return Some(record);
-        }
-        match self.inner.history.load(id) {
-            Ok(record) => Some(record),
-            Err(Error::TaskNotFound { .. }) => None,
-            Err(e) => {
-                tracing::warn!("cannot read task {id}: {e}");
-                None
-            }
-        }
-    }
-
-    /// One page of the tasks that match `query`, newest first (from the history's index; the
-    /// tasks held in memory as they are now).
-    pub fn list(&self, query: &TaskQuery) -> Result<TaskPage> {
-        let mut page = self.inner.history.list(query)?;
-        let tasks = lock_tasks(&self.inner);
-        for record in &mut page.tasks {
-            if let Some(slot) = tasks.get(&record.id) {
-                record.clone_from(&slot.record);
-            }
-        }
-        // A status that changed a moment ago may not be in the index yet.
-        if !query.status.is_empty() {
-            page.tasks.retain(|r| query.status.contains(&r.status));
-        }
-        Ok(page)
-    }
-
-    /// The project folders of the latest tasks, newest first, each once.
-    pub fn recent_projects(&self, count: usize) -> Result<Vec<std::path::PathBuf>> {
-        self.inner.history.recent_projects(count)
-    }
-
-    /// Tasks whose name contains `needle`, ignoring case, newest first.
-    pub fn find_by_name(&self, needle: &str) -> Vec<TaskRecord> {
-        let needle = needle.to_lowercase();
-        let mut found = self.all();
-        found.retain(|r| r.name.to_lowercase().contains(&needle));
-        found
-    }
-
-    /// Every task, newest first. A long history is better read a page at a time with
-    /// [`Supervisor::list`].
-    pub fn all(&self) -> Vec<TaskRecord> {
-        let all = self
-            .inner
-            .history
-            .list_all(&TaskQuery::default())
-            .unwrap_or_else(|e| {
-                tracing::warn!("{e}: reading every task folder instead");
-                let mut all = self.inner.history.load_all();
-                all.reverse();
-                all
-            });
-        let tasks = lock_tasks(&self.inner);
-        all.into_iter()
-            .map(|r| tasks.get(&r.id).map_or(r, |slot| slot.record.clone()))
-            .collect()
-    }
-
-    /// Tasks that have not finished (queued, pending, running, waiting), newest first.
-    pub fn running(&self) -> Vec<TaskRecord> {
-        self.filtered(|r| r.status.is_active())
-    }
-
-    fn filtered(&self, keep: impl Fn(&TaskRecord) -> bool) -> Vec<TaskRecord> {
-        let tasks = lock_tasks(&self.inner);
-        tasks
-            .values()
-            .rev()
-            .map(|s| &s.record)
-            .filter(|r| keep(r))
-            .cloned()
-            .collect()
-    }
-
-    /// The output lines held in memory, joined (the seed's `get_task_output`).
-    pub fn output_text(&self, id: TaskId) -> Result<String> {
-        let ring = self.ring(id)?;
-        let text = lock(&ring).text();
-        Ok(text)
-    }
-
-    /// The whole output, from the log on disk.
-    pub fn log_text(&self, id: TaskId) -> Result<String> {
-        self.get(id).ok_or(Error::TaskNotFound { id })?;
-        self.inner.history.read_log(id)
-    }
-
-    /// Up to `count` lines before sequence number `before`, from the log on disk (for
-    /// scrolling back past the in-memory tail). Lines read back from disk are all tagged
-    /// stdout: the log does not keep which pipe a line came from.
-    pub fn log_page(&self, id: TaskId, before: u64, count: usize) -> Result<Vec<OutputLine>> {
-        self.get(id).ok_or(Error::TaskNotFound { id })?;
-        let start = before.saturating_sub(count as u64);
-        let lines = self.inner.history.read_log_lines(id, start, before)?;
-        Ok(lines
-            .into_iter()
-            .zip(start..)
-            .map(|(text, seq)| OutputLine {
-                seq,
-                stream: crate::model::Stream::Stdout,
-                text: Arc::from(text),
-                continued: false,
-            })
-            .collect())
-    }
-
-    /// The output so far plus every later event, atomically (see [`Attached`]).
-    pub fn attach(&self, id: TaskId) -> Result<Attached> {
-        let ring = self.ring(id)?;
-        let ring = lock(&ring);
-        let events = self.inner.events.subscribe();
-        let snapshot = ring.snapshot();
-        // The record is read under the same lock, so its status is not older than the
-        // snapshot: a finish event after it is still delivered.
-        let record = self.get(id).ok_or(Error::TaskNotFound { id })?;
-        Ok(Attached {
-            record,
-            snapshot,
-            events,
-        })
-    }
-
-    /// All events of all tasks. Output events arrive in order per task, with sequence numbers.
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.inner.events.subscribe()
-    }
-
-    fn ring(&self, id: TaskId) -> Result<Arc<Mutex<OutputRing>>> {
-        if let Some(slot) = lock_tasks(&self.inner).get(&id) {
-            if let Some(ring) = slot.ring.clone() {
-                return Ok(ring);
-            }
-        }
-        // A finished task not held in memory: it is held again while its ring is kept.
-        let record = self.get(id).ok_or(Error::TaskNotFound { id })?;
-        lock_tasks(&self.inner)
-            .entry(id)
-            .or_insert_with(|| Slot::held(record));
-        // A task from the history: rebuild its tail from the log, outside the map lock.
-        let config = self.inner.config();
-        let (lines, before) = self.inner.history.read_log_tail(id, config.ring_lines)?;
-        let mut ring = OutputRing::new(config.ring_lines, config.ring_bytes).with_next_seq(before);
-        for line in lines {
-            ring.push(crate::model::Stream::Stdout, Arc::from(line), false);
-        }
-        let ring = Arc::new(Mutex::new(ring));
-        let mut tasks = lock_tasks(&self.inner);
-        let slot = tasks.get_mut(&id).ok_or(Error::TaskNotFound { id })?;
-        let ring = slot.ring.get_or_insert(ring).clone();
-        drop(tasks);
-        self.inner.keep_ring(id);
-        Ok(ring)
-    }
-
     /// Forgets a finished task: its history and log are deleted (the transcript file in the
     /// project stays). Refused while it runs.
     pub fn cleanup(&self, id: TaskId) -> Result<()> {
@@ -774,7 +507,7 @@ impl Supervisor {
     }
 
     /// How many tasks hold their output tail in memory: every running task, and at most
-    /// [`KEPT_RINGS`] finished ones.
+    /// [`KEPT_RINGS`](crate::KEPT_RINGS) finished ones.
     pub fn rings_held(&self) -> usize {
         lock_tasks(&self.inner)
             .values()
@@ -782,8 +515,8 @@ impl Supervisor {
             .count()
     }
 
-    /// How many tasks are held in memory: the active ones, and at most [`KEPT_RINGS`]
-    /// finished ones; the rest of the history is read from disk when asked for.
+    /// How many tasks are held in memory: the active ones, and at most
+    /// [`KEPT_RINGS`](crate::KEPT_RINGS) finished ones; the rest of the history is read from disk when asked for.
     pub fn held(&self) -> usize {
         lock_tasks(&self.inner).len()
     }
@@ -797,135 +530,6 @@ impl Supervisor {
     pub fn now_ms(&self) -> u64 {
         self.inner.clock.now_ms()
     }
-}
-
-impl Inner {
-    /// Notes that a finished task's ring was used (it ended, or was looked at); the ring of
-    /// the finished task used longest ago beyond [`KEPT_RINGS`] is dropped.
-    pub(crate) fn keep_ring(&self, id: TaskId) {
-        let dropped = {
-            let mut kept = lock(&self.kept_rings);
-            kept.retain(|k| *k != id);
-            kept.push_back(id);
-            if kept.len() > KEPT_RINGS {
-                kept.pop_front()
-            } else {
-                None
-            }
-        };
-        if let Some(old) = dropped {
-            let mut tasks = lock_tasks(self);
-            if tasks.get(&old).is_some_and(Slot::can_go) {
-                tasks.remove(&old);
-            }
-        }
-    }
-
-    /// Lets go of the finished tasks held in memory that are neither among the kept rings nor
-    /// still finishing, so memory does not grow with the history. A task comes back from the
-    /// history when asked for.
-    pub(crate) fn let_go_of_finished(&self) {
-        let kept: Vec<TaskId> = lock(&self.kept_rings).iter().copied().collect();
-        lock_tasks(self).retain(|id, slot| kept.contains(id) || !slot.can_go());
-    }
-
-    pub(crate) fn config(&self) -> SupervisorConfig {
-        lock(&self.config).clone()
-    }
-
-    pub(crate) fn marker(&self, id: TaskId) -> OsString {
-        OsString::from(format!("{}:{id}", self.instance))
-    }
-
-    pub(crate) fn record(&self, id: TaskId) -> Option<TaskRecord> {
-        lock_tasks(self).get(&id).map(|s| s.record.clone())
-    }
-
-    /// Applies `change` to a task's record and returns the new record.
-    pub(crate) fn update(
-        &self,
-        id: TaskId,
-        change: impl FnOnce(&mut TaskRecord),
-    ) -> Option<TaskRecord> {
-        let mut tasks = lock_tasks(self);
-        let slot = tasks.get_mut(&id)?;
-        change(&mut slot.record);
-        Some(slot.record.clone())
-    }
-
-    /// Adds a request that waits for the user.
-    pub(crate) fn add_approval(&self, approval: Approval) {
-        if let Some(slot) = lock_tasks(self).get_mut(&approval.task) {
-            slot.approvals.push(approval);
-        }
-    }
-
-    /// Removes an open request; the one caller that gets it resolves it.
-    pub(crate) fn claim_approval(&self, id: TaskId, request_id: &str) -> Option<Approval> {
-        let mut tasks = lock_tasks(self);
-        let approvals = &mut tasks.get_mut(&id)?.approvals;
-        let at = approvals.iter().position(|a| a.request_id == request_id)?;
-        Some(approvals.remove(at))
-    }
-
-    /// The open requests of a task, oldest first.
-    pub(crate) fn approvals_of(&self, id: TaskId) -> Vec<Approval> {
-        lock_tasks(self)
-            .get(&id)
-            .map(|s| s.approvals.clone())
-            .unwrap_or_default()
-    }
-
-    /// Removes every open request of a task.
-    pub(crate) fn take_approvals(&self, id: TaskId) -> Vec<Approval> {
-        lock_tasks(self)
-            .get_mut(&id)
-            .map(|s| std::mem::take(&mut s.approvals))
-            .unwrap_or_default()
-    }
-
-    /// Every open request, oldest first.
-    pub(crate) fn all_approvals(&self) -> Vec<Approval> {
-        let mut all: Vec<Approval> = lock_tasks(self)
-            .values()
-            .flat_map(|s| s.approvals.iter().cloned())
-            .collect();
-        all.sort_by_key(|a| (a.requested_at_ms, a.task));
-        all
-    }
-
-    /// Records a task whose runner died (a bug): failed, with the reason, and tells subscribers.
-    fn runner_lost(&self, id: TaskId, why: &str) {
-        tracing::error!("task {id}: its runner stopped unexpectedly: {why}");
-        let now = self.clock.now_ms();
-        let reason = format!("Tasktray's runner of this task stopped unexpectedly ({why})");
-        let record = self.update(id, |r| {
-            if r.status.is_active() {
-                r.status = TaskStatus::Failed;
-                r.finished_at_ms = Some(now);
-                r.error = Some(reason.clone());
-            }
-        });
-        if let Some(record) = record.filter(|r| r.error.as_deref() == Some(reason.as_str())) {
-            self.persist(&record);
-            let _ = self.events.send(Event::Failed { task: id, reason });
-        }
-    }
-
-    /// Saves a record; a failure is reported as an event and logged, and the task goes on.
-    pub(crate) fn persist(&self, record: &TaskRecord) {
-        if let Err(e) = self.history.save(record) {
-            tracing::warn!("could not save task {}: {e}", record.id);
-            let _ = self.events.send(Event::PersistFailed {
-                task: record.id,
-                message: e.to_string(),
-            });
-        }
-    }
-}
-
-pub(crate) fn lock_tasks(inner: &Inner) -> MutexGuard<'_, BTreeMap<TaskId, Slot>> {
-    lock(&inner.tasks)
 }
 
 fn canonical_project(path: &Path) -> Result<std::path::PathBuf> {

@@ -17,7 +17,7 @@ use std::sync::{mpsc, Arc, Mutex};
 
 use tokio::sync::{oneshot, Notify};
 
-use crate::supervisor::lock;
+use crate::table::lock;
 
 /// Bytes handed to the writer and not yet written, beyond which the runner waits.
 pub(crate) const BACKLOG: usize = 8 * 1024 * 1024;

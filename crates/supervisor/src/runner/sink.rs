@@ -10,7 +10,7 @@ use crate::framer::{LineEnd, LineFramer};
 use crate::model::{Event, OutputFormat, OutputLine, Stream};
 use crate::protocol::{self, FromAgent};
 use crate::ring::OutputRing;
-use crate::supervisor::{lock, Inner, MAX_EVENT_LINES};
+use crate::table::{lock, Inner, MAX_EVENT_LINES};
 use crate::transcript;
 
 /// Reads output into the ring, the log and the event stream.

@@ -1,0 +1,184 @@
+//! What hosts read of the tasks: one record, pages of the history, the output held in memory
+//! or on disk, and the live event stream. Tasks that have not finished are in the task table;
+//! the rest comes from the history (its index for lists, the task folder for one task).
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::broadcast;
+
+use crate::error::{Error, Result};
+use crate::model::{Event, OutputLine, TaskId, TaskPage, TaskQuery, TaskRecord};
+use crate::ring::OutputRing;
+use crate::table::{lock, lock_tasks, Slot};
+use crate::Supervisor;
+
+/// A live view of one task: the output so far and the events from right after it. Taken
+/// under the task's output lock, so no line is missed or seen twice between the two.
+#[derive(Debug)]
+pub struct Attached {
+    pub record: TaskRecord,
+    pub snapshot: Vec<OutputLine>,
+    pub events: broadcast::Receiver<Event>,
+}
+
+impl Supervisor {
+    /// One task by id: held in memory while it is active, else read from the history.
+    pub fn get(&self, id: TaskId) -> Option<TaskRecord> {
+        if let Some(record) = self.inner.record(id) {
+            return Some(record);
+        }
+        match self.inner.history.load(id) {
+            Ok(record) => Some(record),
+            Err(Error::TaskNotFound { .. }) => None,
+            Err(e) => {
+                tracing::warn!("cannot read task {id}: {e}");
+                None
+            }
+        }
+    }
+
+    /// One page of the tasks that match `query`, newest first (from the history's index; the
+    /// tasks held in memory as they are now).
+    pub fn list(&self, query: &TaskQuery) -> Result<TaskPage> {
+        let mut page = self.inner.history.list(query)?;
+        let tasks = lock_tasks(&self.inner);
+        for record in &mut page.tasks {
+            if let Some(slot) = tasks.get(&record.id) {
+                record.clone_from(&slot.record);
+            }
+        }
+        // A status that changed a moment ago may not be in the index yet.
+        if !query.status.is_empty() {
+            page.tasks.retain(|r| query.status.contains(&r.status));
+        }
+        Ok(page)
+    }
+
+    /// The project folders of the latest tasks, newest first, each once.
+    pub fn recent_projects(&self, count: usize) -> Result<Vec<std::path::PathBuf>> {
+        self.inner.history.recent_projects(count)
+    }
+
+    /// Tasks whose name contains `needle`, ignoring case, newest first.
+    pub fn find_by_name(&self, needle: &str) -> Vec<TaskRecord> {
+        let needle = needle.to_lowercase();
+        let mut found = self.all();
+        found.retain(|r| r.name.to_lowercase().contains(&needle));
+        found
+    }
+
+    /// Every task, newest first. A long history is better read a page at a time with
+    /// [`Supervisor::list`].
+    pub fn all(&self) -> Vec<TaskRecord> {
+        let all = self
+            .inner
+            .history
+            .list_all(&TaskQuery::default())
+            .unwrap_or_else(|e| {
+                tracing::warn!("{e}: reading every task folder instead");
+                let mut all = self.inner.history.load_all();
+                all.reverse();
+                all
+            });
+        let tasks = lock_tasks(&self.inner);
+        all.into_iter()
+            .map(|r| tasks.get(&r.id).map_or(r, |slot| slot.record.clone()))
+            .collect()
+    }
+
+    /// Tasks that have not finished (queued, pending, running, waiting), newest first.
+    pub fn running(&self) -> Vec<TaskRecord> {
+        self.filtered(|r| r.status.is_active())
+    }
+
+    fn filtered(&self, keep: impl Fn(&TaskRecord) -> bool) -> Vec<TaskRecord> {
+        let tasks = lock_tasks(&self.inner);
+        tasks
+            .values()
+            .rev()
+            .map(|s| &s.record)
+            .filter(|r| keep(r))
+            .cloned()
+            .collect()
+    }
+
+    /// The output lines held in memory, joined (the seed's `get_task_output`).
+    pub fn output_text(&self, id: TaskId) -> Result<String> {
+        let ring = self.ring(id)?;
+        let text = lock(&ring).text();
+        Ok(text)
+    }
+
+    /// The whole output, from the log on disk.
+    pub fn log_text(&self, id: TaskId) -> Result<String> {
+        self.get(id).ok_or(Error::TaskNotFound { id })?;
+        self.inner.history.read_log(id)
+    }
+
+    /// Up to `count` lines before sequence number `before`, from the log on disk (for
+    /// scrolling back past the in-memory tail). Lines read back from disk are all tagged
+    /// stdout: the log does not keep which pipe a line came from.
+    pub fn log_page(&self, id: TaskId, before: u64, count: usize) -> Result<Vec<OutputLine>> {
+        self.get(id).ok_or(Error::TaskNotFound { id })?;
+        let start = before.saturating_sub(count as u64);
+        let lines = self.inner.history.read_log_lines(id, start, before)?;
+        Ok(lines
+            .into_iter()
+            .zip(start..)
+            .map(|(text, seq)| OutputLine {
+                seq,
+                stream: crate::model::Stream::Stdout,
+                text: Arc::from(text),
+                continued: false,
+            })
+            .collect())
+    }
+
+    /// The output so far plus every later event, atomically (see [`Attached`]).
+    pub fn attach(&self, id: TaskId) -> Result<Attached> {
+        let ring = self.ring(id)?;
+        let ring = lock(&ring);
+        let events = self.inner.events.subscribe();
+        let snapshot = ring.snapshot();
+        // The record is read under the same lock, so its status is not older than the
+        // snapshot: a finish event after it is still delivered.
+        let record = self.get(id).ok_or(Error::TaskNotFound { id })?;
+        Ok(Attached {
+            record,
+            snapshot,
+            events,
+        })
+    }
+
+    /// All events of all tasks. Output events arrive in order per task, with sequence numbers.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.inner.events.subscribe()
+    }
+
+    fn ring(&self, id: TaskId) -> Result<Arc<Mutex<OutputRing>>> {
+        if let Some(slot) = lock_tasks(&self.inner).get(&id) {
+            if let Some(ring) = slot.ring.clone() {
+                return Ok(ring);
+            }
+        }
+        // A finished task not held in memory: it is held again while its ring is kept.
+        let record = self.get(id).ok_or(Error::TaskNotFound { id })?;
+        lock_tasks(&self.inner)
+            .entry(id)
+            .or_insert_with(|| Slot::held(record));
+        // A task from the history: rebuild its tail from the log, outside the map lock.
+        let config = self.inner.config();
+        let (lines, before) = self.inner.history.read_log_tail(id, config.ring_lines)?;
+        let mut ring = OutputRing::new(config.ring_lines, config.ring_bytes).with_next_seq(before);
+        for line in lines {
+            ring.push(crate::model::Stream::Stdout, Arc::from(line), false);
+        }
+        let ring = Arc::new(Mutex::new(ring));
+        let mut tasks = lock_tasks(&self.inner);
+        let slot = tasks.get_mut(&id).ok_or(Error::TaskNotFound { id })?;
+        let ring = slot.ring.get_or_insert(ring).clone();
+        drop(tasks);
+        self.inner.keep_ring(id);
+        Ok(ring)
+    }
+}
