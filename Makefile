@@ -63,7 +63,7 @@ test-e2e: ui-dist
 	timeout $(TEST_TIMEOUT) tests/e2e/run.sh $(CARGO) test -p tasktray-e2e -- --include-ignored --test-threads=1
 
 bench: deps ui-dist
-	$(CARGO) build --release -p fake-claude -p tasktray-bench
+	$(CARGO) build --release -p fake-claude -p taskctl -p tasktray-bench
 	./target/release/tasktray-bench
 	@command -v chromium >/dev/null || scripts/install-deps.sh chromium
 	cd ui && npm run bench
