@@ -22,6 +22,9 @@ use crate::table::lock;
 /// Bytes handed to the writer and not yet written, beyond which the runner waits.
 pub(crate) const BACKLOG: usize = 8 * 1024 * 1024;
 
+/// Most bytes of waiting chunks joined into one write.
+const WRITE_BATCH: usize = 1024 * 1024;
+
 #[derive(Debug, Default)]
 struct Shared {
     queued: AtomicUsize,
@@ -166,23 +169,34 @@ pub(super) fn mark_gap(path: &Path, lost_lines: u64, error: &str) -> io::Result<
 fn write_all(mut file: impl LogFile, received: &mpsc::Receiver<Vec<u8>>, shared: &Shared) -> u64 {
     let mut whole = file.len().ok();
     let mut lost = 0u64;
+    // Chunks that wait are written together: one write for many small ones (an agent that
+    // prints a message at a time sends one chunk per message).
+    let mut batch = Vec::new();
     // Ends when the runner closed its end and every chunk was taken.
-    for chunk in received {
+    while let Ok(first) = received.recv() {
+        batch.clear();
+        batch.extend_from_slice(&first);
+        for more in received.try_iter() {
+            batch.extend_from_slice(&more);
+            if batch.len() >= WRITE_BATCH {
+                break;
+            }
+        }
         match whole {
-            Some(len) => match file.write_all(&chunk) {
-                Ok(()) => whole = Some(len + chunk.len() as u64),
+            Some(len) => match file.write_all(&batch) {
+                Ok(()) => whole = Some(len + batch.len() as u64),
                 Err(e) => {
                     *lock(&shared.error) = Some(e.to_string());
                     if let Err(cut) = file.cut(len) {
                         tracing::warn!("cannot cut the log back to its last whole line: {cut}");
                     }
                     whole = None;
-                    lost += memchr::memchr_iter(b'\n', &chunk).count() as u64;
+                    lost += memchr::memchr_iter(b'\n', &batch).count() as u64;
                 }
             },
-            None => lost += memchr::memchr_iter(b'\n', &chunk).count() as u64,
+            None => lost += memchr::memchr_iter(b'\n', &batch).count() as u64,
         }
-        shared.queued.fetch_sub(chunk.len(), Ordering::SeqCst);
+        shared.queued.fetch_sub(batch.len(), Ordering::SeqCst);
         shared.drained.notify_waiters();
     }
     lost
@@ -269,10 +283,20 @@ mod tests {
         log.write(b"line 4\n".to_vec());
         let closed = log.close().await;
         assert!(closed.error.is_some());
-        assert_eq!(closed.lost_lines, 3, "lines 2, 3 and 4");
         let text = String::from_utf8(lock(&disk.bytes).clone()).expect("utf-8");
-        // Line i is still sequence number i: no half line, nothing after the gap.
-        assert_eq!(text, "line 0\nline 1\n");
+        // Line i is still sequence number i: no half line, nothing after the gap (how many
+        // chunks went in one write, and so failed together, is up to the writer).
+        assert!(text.is_empty() || text.ends_with('\n'), "{text:?}");
+        let kept: Vec<&str> = text.lines().collect();
+        for (i, line) in kept.iter().enumerate() {
+            assert_eq!(*line, format!("line {i}"));
+        }
+        assert!(kept.len() <= 2, "the second chunk does not fit: {kept:?}");
+        assert_eq!(
+            kept.len() as u64 + closed.lost_lines,
+            5,
+            "every line is kept or counted"
+        );
     }
 
     #[test]
