@@ -36,6 +36,12 @@ pub(super) fn record(state: &AppState, id: TaskId) -> Result<TaskRecord, ApiErro
         .ok_or_else(|| ApiError::task_not_found(id))
 }
 
+/// [`record`] on the blocking pool: a finished task is read from disk.
+async fn read_record(state: &AppState, id: TaskId) -> Result<TaskRecord, ApiError> {
+    let state = state.clone();
+    super::blocking(move || record(&state, id)).await
+}
+
 /// Start a task.
 ///
 /// It runs in the background; the response is its first record. Its status is `queued` when
@@ -134,7 +140,7 @@ pub(crate) async fn get(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<TaskId>,
 ) -> Result<Json<TaskRecord>, ApiError> {
-    record(&state, id).map(Json)
+    read_record(&state, id).await.map(Json)
 }
 
 /// Forget a finished task.
@@ -236,7 +242,7 @@ pub(crate) async fn wait(
     tokio::select! {
         ended = bounded => match ended {
             Some(result) => Ok(Json(result?)),
-            None => record(&state, id).map(Json),
+            None => read_record(&state, id).await.map(Json),
         },
         () = state.shutdown.cancelled() => Err(supervisor::Error::ShuttingDown.into()),
     }
