@@ -785,6 +785,10 @@ fn list_pages_the_history_and_searches_it() {
     assert_eq!(tasks.as_array().map(Vec::len), Some(1), "{tasks}");
     assert_eq!(tasks[0]["name"], "Zeppelin job 20");
 
+    let zero = output_of(taskctl(&sandbox).args(["list", "--limit", "0"]));
+    assert_eq!(zero.status.code(), Some(2));
+    assert!(text(&zero.stderr).contains("--limit must be at least 1"));
+
     let none = output_of(taskctl(&sandbox).args(["list", "--search", "airship"]));
     assert_eq!(none.status.code(), Some(0));
     assert_eq!(

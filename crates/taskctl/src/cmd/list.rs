@@ -6,6 +6,9 @@ use crate::cli::ListArgs;
 use crate::render;
 
 pub fn list(args: ListArgs) -> Result<i32, String> {
+    if args.limit == Some(0) {
+        return Err("--limit must be at least 1".into());
+    }
     let history = super::history()?;
     let search = args
         .search
