@@ -110,6 +110,10 @@ impl Index {
             .map_err(fail)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(fail)?;
+        // The first indexing of a long history is one large transaction: the WAL is cut back
+        // after it rather than keeping its size on disk.
+        conn.pragma_update(None, "journal_size_limit", 4 * 1024 * 1024)
+            .map_err(fail)?;
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |row| row.get(0))
             .map_err(fail)?;
