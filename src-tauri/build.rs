@@ -24,6 +24,7 @@ fn main() {
         "quit_app",
         "host_process",
         "save_output",
+        "take_navigation",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new()

@@ -4,7 +4,8 @@
 //! - `commands`: what the UI calls (thin: one supervisor call each)
 //! - `api`: the local HTTP API on a Unix socket (`tasktray-api`), for every other client
 //! - `forward`: supervisor events -> webview events (batched output), tray, notifications
-//! - `tray`, `notify`, `lifecycle`: the tray menu, desktop notifications, window and quit
+//! - `tray`, `notify`, `lifecycle`: the tray menu, desktop notifications, the window (built
+//!   when shown, destroyed when closed) and quit
 //! - `models`, `error`, `settings`, `state`: IPC types, `{code, message}` errors, settings
 
 pub mod api;
@@ -81,20 +82,26 @@ pub fn run() {
             commands::quit_app,
             commands::host_process,
             commands::save_output,
+            lifecycle::take_navigation,
         ])
         .setup(move |app| {
             setup(app, handle)?;
+            // Started hidden (at login), the window is not built until it is shown. A
+            // WebDriver session (the end-to-end specs) needs a webview to attach to, though.
             if !start_hidden {
                 lifecycle::show_main(app.handle());
+            } else if lifecycle::automated() {
+                lifecycle::build_hidden(app.handle());
             }
             Ok(())
         })
-        .on_window_event(|window, event| {
-            // Closing the window hides it; the app lives on in the tray.
-            if let WindowEvent::CloseRequested { api, .. } = event {
-                api.prevent_close();
-                let _ = window.hide();
+        .on_window_event(|window, event| match event {
+            // Closing the window destroys it, and WebKit's web process with it; the app lives
+            // on in the tray (the exit that follows the last window is prevented below).
+            WindowEvent::CloseRequested { .. } | WindowEvent::Destroyed => {
+                lifecycle::window_closing(window.app_handle());
             }
+            _ => {}
         })
         .build(tauri::generate_context!());
     let app = match app {
@@ -144,6 +151,7 @@ fn setup(
         supervisor: supervisor.clone(),
         settings: Mutex::new(settings),
         settings_path,
+        navigation: lifecycle::Navigation::default(),
     });
     if let Some(guard) = guard {
         app.manage(LogGuard(guard));

@@ -5,6 +5,7 @@ use std::sync::Mutex;
 
 use supervisor::{SpawnRequest, Supervisor};
 
+use crate::lifecycle::Navigation;
 use crate::models::Settings;
 
 #[derive(Debug)]
@@ -12,6 +13,8 @@ pub struct AppState {
     pub supervisor: Supervisor,
     pub settings: Mutex<Settings>,
     pub settings_path: PathBuf,
+    /// The view the window's UI is to show once it is up (the window may not exist).
+    pub navigation: Navigation,
 }
 
 impl AppState {

@@ -38,7 +38,12 @@ fn handlers_manifest_capability_and_ui_agree() {
     let lib = read("src/lib.rs");
     let handlers: BTreeSet<String> = between(&lib, "generate_handler![", "]")
         .split(',')
-        .filter_map(|h| h.trim().strip_prefix("commands::"))
+        .filter_map(|h| {
+            let h = h.trim();
+            // `commands::…`, and the window's own `lifecycle::take_navigation`.
+            h.strip_prefix("commands::")
+                .or_else(|| h.strip_prefix("lifecycle::"))
+        })
         .map(str::to_owned)
         .collect();
     assert!(handlers.len() > 10, "{handlers:?}");

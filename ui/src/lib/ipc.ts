@@ -79,6 +79,9 @@ export const pickFolder = () => call<string | null>('pick_folder');
 export const quitApp = () => call<null>('quit_app');
 /** The app's own process: a task whose `owner` differs is run by another program. */
 export const hostProcess = () => call<ProcessRef | null>('host_process');
+/** The view asked for (tray, notification, Quit) before this window listened; once, on mount.
+ * From then on navigations come as `onNavigate` events. */
+export const takeNavigation = () => call<Navigate | null>('take_navigation');
 
 function on<T>(event: string, handler: (payload: T) => void): Promise<UnlistenFn> {
   return listen<T>(event, (e) => handler(e.payload));
