@@ -17,6 +17,9 @@
 #   TASKTRAY_E2E_TIMEOUT=SECS      outer timeout of the run (default 1200)
 #   TASKTRAY_E2E_BUILD=0           do not build the binaries first
 #   TASKTRAY_E2E_NOTIFY_HANG=1     start notifyd with --hang (specs can also switch it)
+#   TASKTRAY_E2E_RUN_DIR=DIR       the stubs' records and logs (default target/e2e/run; emptied
+#                                  first): give each of two runs at once its own, with
+#                                  TASKTRAY_E2E_ARTIFACTS for the specs' screenshots and logs
 #   TASKTRAY_E2E_SHARED_DRIVER=1   also start one tauri-driver on 127.0.0.1:4444, for ad-hoc
 #                                  WebDriver clients (the Rust specs start their own, per spec,
 #                                  because the app inherits the driver's environment)
@@ -166,7 +169,7 @@ if [[ ${TASKTRAY_E2E_BUILD:-1} != 0 ]]; then
     (cd "$root" && cargo build -p tasktray -p supervisor -p taskctl -p fake-claude --bins)
 fi
 
-run_dir=$root/target/e2e/run
+run_dir=${TASKTRAY_E2E_RUN_DIR:-$root/target/e2e/run}
 rm -rf "$run_dir"
 mkdir -p "$run_dir"
 export TASKTRAY_E2E_RUN_DIR=$run_dir

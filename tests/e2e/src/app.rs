@@ -2,7 +2,7 @@
 //! and cleanup that leaves nothing behind.
 
 use std::ffi::OsString;
-use std::fs;
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -69,6 +69,8 @@ pub struct App {
     finished: bool,
     /// `None` only while a relaunch moves it to the next app.
     one_app: Option<tokio::sync::MutexGuard<'static, ()>>,
+    /// The app process, when this spec started it ([`App::launch_bare`]).
+    bare: Option<std::process::Child>,
 }
 
 impl App {
@@ -95,42 +97,59 @@ impl App {
         Self::start(spec, launch, sandbox, one_app).await
     }
 
+    /// Starts the app binary itself in a fresh sandbox, as a login session does: no
+    /// tauri-driver, no WebDriver session ([`App::client`] panics), so nothing makes the app
+    /// build a webview it would not build by itself (a WebDriver session needs one). Returns
+    /// once the app process runs; [`App::finish`] quits it from the tray.
+    pub async fn launch_bare(spec: &str, launch: Launch) -> App {
+        let one_app = ONE_APP.lock().await;
+        SUBREAPER.call_once(procs::become_subreaper);
+        let sandbox = tempfile::Builder::new()
+            .prefix(&format!("tasktray-e2e-{spec}-"))
+            .tempdir()
+            .expect("create the spec's sandbox");
+        let (artifacts, marker, vars) = prepare(spec, &launch, sandbox.path());
+        let sni_offset = records::offset(&env::sni_record());
+        let notify_offset = notifications::offset();
+        let log = File::create(artifacts.join("app.log")).expect("create the app's log");
+        let mut command = std::process::Command::new(env::app_bin());
+        for key in inherited_to_drop() {
+            command.env_remove(key);
+        }
+        let child = command
+            .args(&launch.args)
+            .envs(vars.iter().map(|(k, v)| (k, v)))
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().expect("dup the log"))
+            .stderr(log)
+            .spawn()
+            .expect("start tasktray");
+        App {
+            spec: spec.to_owned(),
+            marker,
+            sandbox: Some(sandbox),
+            artifacts,
+            vars,
+            driver: Driver::none(),
+            client: None,
+            pid: child.id() as i32,
+            sni_offset,
+            notify_offset,
+            tray: None,
+            notify_hang: None,
+            finished: false,
+            one_app: Some(one_app),
+            bare: Some(child),
+        }
+    }
+
     async fn start(
         spec: &str,
         launch: Launch,
         sandbox: tempfile::TempDir,
         one_app: tokio::sync::MutexGuard<'static, ()>,
     ) -> App {
-        let root = sandbox.path();
-        for dir in ["home", "data", "tmp", "run", "projects"] {
-            fs::create_dir_all(root.join(dir)).expect("create a sandbox dir");
-        }
-        set_mode_700(&root.join("run"));
-        let artifacts = env::artifacts_root().join(spec);
-        let _ = fs::remove_dir_all(&artifacts);
-        fs::create_dir_all(&artifacts).expect("create the artifacts dir");
-
-        let marker = format!("{spec}-{}-{}", std::process::id(), nanos());
-        let home = root.join("home");
-        let mut vars: Vec<(String, OsString)> = vec![
-            ("HOME".into(), home.clone().into()),
-            ("XDG_CONFIG_HOME".into(), home.join(".config").into()),
-            ("XDG_DATA_HOME".into(), home.join(".local/share").into()),
-            ("XDG_STATE_HOME".into(), home.join(".local/state").into()),
-            ("XDG_CACHE_HOME".into(), home.join(".cache").into()),
-            ("XDG_RUNTIME_DIR".into(), root.join("run").into()),
-            // tray-icon writes its icon PNGs to $XDG_RUNTIME_DIR, else the temp dir.
-            ("TMPDIR".into(), root.join("tmp").into()),
-            ("TASKTRAY_DATA_DIR".into(), root.join("data").into()),
-            ("TASKTRAY_AGENT".into(), env::agent_bin().into()),
-            (MARKER_ENV.into(), marker.clone().into()),
-            // No accessibility bus: nothing on the test bus would answer it.
-            ("NO_AT_BRIDGE".into(), "1".into()),
-            // A task in bypassPermissions mode is refused by claude (and fake-claude) as root
-            // unless IS_SANDBOX=1; CI runs as root.
-            ("IS_SANDBOX".into(), "1".into()),
-        ];
-        vars.extend(launch.env.iter().map(|(k, v)| (k.clone(), v.into())));
+        let (artifacts, marker, vars) = prepare(spec, &launch, sandbox.path());
 
         let sni_offset = records::offset(&env::sni_record());
         let notify_offset = notifications::offset();
@@ -184,6 +203,7 @@ impl App {
             notify_hang: None,
             finished: false,
             one_app: Some(one_app),
+            bare: None,
         };
         wait::until_async("the page to load", LOAD_TIMEOUT, || async {
             match app
@@ -201,7 +221,29 @@ impl App {
 
     /// The WebDriver session on the app's webview.
     pub fn client(&self) -> &Client {
-        self.client.as_ref().expect("the session is open")
+        self.client
+            .as_ref()
+            .expect("the session is open (an app from `launch_bare` has none)")
+    }
+
+    /// Points the WebDriver session at the app's window once more, after the window was
+    /// closed (destroyed) and built again: the new webview is another browsing context of the
+    /// session. Returns once its page has loaded.
+    pub async fn follow_window(&self) {
+        wait::until_async("the new window's page to load", LOAD_TIMEOUT, || async {
+            let client = self.client();
+            let handles = client.windows().await.map_err(|e| format!("{e:?}"))?;
+            let newest = handles.last().cloned().ok_or("no window in the session")?;
+            client
+                .switch_to_window(newest)
+                .await
+                .map_err(|e| format!("switch: {e:?}"))?;
+            match client.execute("return document.readyState", vec![]).await {
+                Ok(state) if state == "complete" => Ok(()),
+                other => Err(format!("{} windows; the newest: {other:?}", handles.len())),
+            }
+        })
+        .await;
     }
 
     /// The app's pid.
@@ -366,6 +408,9 @@ impl App {
         if let Some(client) = self.client.take() {
             // After a Quit the app is gone and the close fails; that is fine.
             let _ = tokio::time::timeout(Duration::from_secs(10), client.close()).await;
+        } else if self.driver.pid().is_none() && !self.exited() {
+            // Started bare and not quit by the spec: as a session's end would.
+            procs::signal_all(&[self.pid], Signal::SIGTERM);
         }
         let left = self.wait_nothing_left(GONE_TIMEOUT).await;
         self.teardown();
@@ -384,6 +429,10 @@ impl App {
         self.driver.stop();
         // Anything started under the driver that survived it.
         procs::signal_all(&procs::marked(MARKER_ENV, &self.marker), Signal::SIGKILL);
+        if let Some(mut bare) = self.bare.take() {
+            let _ = bare.kill();
+            let _ = bare.wait();
+        }
         procs::reap_orphans(&[]);
         self.keep_app_log();
         self.notify_hang = None;
@@ -456,6 +505,41 @@ fn inherited_to_drop() -> Vec<String> {
             (k.starts_with("TASKTRAY_") && k != "TASKTRAY_E2E_RUN") || k.starts_with("CLAUDE")
         })
         .collect()
+}
+
+/// A fresh sandbox's folders, the spec's artifacts dir (emptied) and marker, and the app's
+/// environment: the sandbox's HOME, XDG dirs, TMPDIR, data dir, the fake agent, the marker.
+fn prepare(spec: &str, launch: &Launch, root: &Path) -> (PathBuf, String, Vec<(String, OsString)>) {
+    for dir in ["home", "data", "tmp", "run", "projects"] {
+        fs::create_dir_all(root.join(dir)).expect("create a sandbox dir");
+    }
+    set_mode_700(&root.join("run"));
+    let artifacts = env::artifacts_root().join(spec);
+    let _ = fs::remove_dir_all(&artifacts);
+    fs::create_dir_all(&artifacts).expect("create the artifacts dir");
+
+    let marker = format!("{spec}-{}-{}", std::process::id(), nanos());
+    let home = root.join("home");
+    let mut vars: Vec<(String, OsString)> = vec![
+        ("HOME".into(), home.clone().into()),
+        ("XDG_CONFIG_HOME".into(), home.join(".config").into()),
+        ("XDG_DATA_HOME".into(), home.join(".local/share").into()),
+        ("XDG_STATE_HOME".into(), home.join(".local/state").into()),
+        ("XDG_CACHE_HOME".into(), home.join(".cache").into()),
+        ("XDG_RUNTIME_DIR".into(), root.join("run").into()),
+        // tray-icon writes its icon PNGs to $XDG_RUNTIME_DIR, else the temp dir.
+        ("TMPDIR".into(), root.join("tmp").into()),
+        ("TASKTRAY_DATA_DIR".into(), root.join("data").into()),
+        ("TASKTRAY_AGENT".into(), env::agent_bin().into()),
+        (MARKER_ENV.into(), marker.clone().into()),
+        // No accessibility bus: nothing on the test bus would answer it.
+        ("NO_AT_BRIDGE".into(), "1".into()),
+        // A task in bypassPermissions mode is refused by claude (and fake-claude) as root
+        // unless IS_SANDBOX=1; CI runs as root.
+        ("IS_SANDBOX".into(), "1".into()),
+    ];
+    vars.extend(launch.env.iter().map(|(k, v)| (k.clone(), v.into())));
+    (artifacts, marker, vars)
 }
 
 fn set_mode_700(dir: &Path) {

@@ -110,6 +110,15 @@ impl Driver {
         }
     }
 
+    /// No driver: for an app started without WebDriver ([`crate::App::launch_bare`]).
+    pub fn none() -> Driver {
+        Driver {
+            child: None,
+            url: String::new(),
+            log: PathBuf::new(),
+        }
+    }
+
     /// tauri-driver's pid (while it runs).
     pub fn pid(&self) -> Option<i32> {
         self.child.as_ref().map(|c| c.id() as i32)

@@ -127,3 +127,12 @@ pub fn reap_orphans(keep: &[i32]) {
         }
     }
 }
+
+/// The WebKit web processes of the app `pid` (its `WebKitWebProcess` children): one while its
+/// window exists, none once it is closed.
+pub fn web_processes(pid: i32) -> Vec<i32> {
+    children(pid)
+        .into_iter()
+        .filter(|&c| exe(c).is_some_and(|e| e.ends_with("WebKitWebProcess")))
+        .collect()
+}

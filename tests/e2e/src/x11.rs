@@ -87,3 +87,24 @@ pub fn window_titled(pid: i32, title: &str) -> Result<XWindow, String> {
         .cloned()
         .ok_or_else(|| format!("no window titled {title:?} for pid {pid}; it has {windows:?}"))
 }
+
+/// Clicks the window's close button, as a window manager does it (Xvfb has none): a
+/// `WM_DELETE_WINDOW` message (`stubs/wm.py close`). The app sees a close request.
+pub fn close(window: &XWindow) -> Result<(), String> {
+    wm(&["close", &window.id])
+}
+
+/// Saves the whole screen (the root window) as a PNG, as a person would see it, with what
+/// WebDriver cannot show: whether the window is there at all, where, and its frame.
+pub fn screenshot(out: &std::path::Path) -> Result<(), String> {
+    let out = out.to_str().ok_or("a UTF-8 path")?;
+    wm(&["screenshot", out])
+}
+
+fn wm(args: &[&str]) -> Result<(), String> {
+    let script = crate::env::stubs_dir().join("wm.py");
+    let script = script.to_str().ok_or("a UTF-8 path")?;
+    let python = crate::env::python();
+    let python = python.to_str().ok_or("a UTF-8 path")?;
+    run(python, &[&[script], args].concat()).map(|_| ())
+}
