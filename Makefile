@@ -57,12 +57,14 @@ test-rust: tests/node_modules/.package-lock.json
 test-schema: deps
 	timeout $(TEST_TIMEOUT) tests/schema/run.sh $(CARGO)
 
-# The supervisor's figures, then the live view's (Chromium with mocked IPC; see ui/README.md).
+# The supervisor's and the app's figures (the release app in a private Xvfb and D-Bus), then the
+# live view's (Chromium with mocked IPC; see ui/README.md).
 # The real app in a real webview under Xvfb, with stub tray and notification servers.
 test-e2e: ui-dist
 	timeout $(TEST_TIMEOUT) tests/e2e/run.sh $(CARGO) test -p tasktray-e2e -- --include-ignored --test-threads=1
 
 bench: deps ui-dist
+	$(CARGO) build --release -p tasktray --features custom-protocol
 	$(CARGO) build --release -p fake-claude -p taskctl -p tasktray-bench
 	./target/release/tasktray-bench
 	@command -v chromium >/dev/null || scripts/install-deps.sh chromium

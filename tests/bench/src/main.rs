@@ -9,7 +9,10 @@
 //! 3. [`cancel`]: cancel to tree gone, for trees that honour and that ignore SIGTERM;
 //! 4. [`memory`]: RSS of 100 concurrent chatty tasks against 100 × the ring size;
 //! 6. [`api_load`]: the local API's latency and the host's RSS with 100 event-stream clients and
-//!    a burst of 1,000 queued spawns, against the same while idle (5 is the UI's, `ui/bench`).
+//!    a burst of 1,000 queued spawns, against the same while idle (5 is the UI's, `ui/bench`);
+//! 8. [`app`]: the release app in a private desktop: its memory (and its WebKit processes')
+//!    hidden, shown and closed again, Show to a ready window, start-up with 20,000 tasks
+//!    against none.
 //!
 //! The binary is also its own shim (as the app is): `main` first hands over to
 //! [`supervisor::shim::run_if_invoked`]. With `--api-host` it is the host process of
@@ -20,6 +23,8 @@
 mod api_clients;
 mod api_host;
 mod api_load;
+mod app;
+mod app_desktop;
 mod cancel;
 mod harness;
 mod ingest;
@@ -54,7 +59,7 @@ struct Args {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "ingest,spawn,cancel,memory,api"
+        default_value = "ingest,spawn,cancel,memory,api,app"
     )]
     only: Vec<Item>,
     /// Exit with status 1 when an item is over budget.
@@ -117,6 +122,15 @@ struct Args {
     /// API load: the host runtime's worker threads; 0 for one per core, as in the app.
     #[arg(long, default_value_t = 0)]
     api_host_workers: usize,
+    /// App: tasks in the long history it starts with.
+    #[arg(long, default_value_t = 20_000)]
+    app_tasks: usize,
+    /// App: launches on each history (none, and the long one), alternating.
+    #[arg(long, default_value_t = 2)]
+    app_reps: usize,
+    /// App: Show/close cycles of the window per launch.
+    #[arg(long, default_value_t = 3)]
+    app_cycles: usize,
     /// Internal: run as the API load benchmark's host process, with these JSON parameters.
     #[arg(long, hide = true)]
     api_host: Option<String>,
@@ -129,6 +143,7 @@ enum Item {
     Cancel,
     Memory,
     Api,
+    App,
 }
 
 fn main() -> ExitCode {
@@ -162,6 +177,7 @@ fn run(args: &Args) -> Result<bool> {
         cancel: None,
         memory: None,
         api_load: None,
+        app: None,
         within_budget: false,
     };
     // Memory first, while the heap is fresh: the other items leave freed memory behind that
@@ -230,6 +246,18 @@ fn run(args: &Args) -> Result<bool> {
             host_workers: args.api_host_workers,
         };
         results.api_load = Some(runtime.block_on(api_load::run(params))?);
+    }
+    // The app runs in processes of its own, in a private desktop.
+    if args.only.contains(&Item::App) {
+        progress(&format!(
+            "app: {} launches on none and on {} tasks, {} window cycles each",
+            args.app_reps, args.app_tasks, args.app_cycles
+        ));
+        results.app = Some(app::run(app::Params {
+            tasks: args.app_tasks,
+            reps: args.app_reps,
+            cycles: args.app_cycles,
+        })?);
     }
     results.within_budget = results.all_within_budget();
     print!("{}", report::table(&results));

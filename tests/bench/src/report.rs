@@ -5,7 +5,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::harness::Machine;
-use crate::{api_load, cancel, ingest, memory, spawn_latency};
+use crate::{api_load, app, cancel, ingest, memory, spawn_latency};
 
 #[derive(Debug, Serialize)]
 pub struct Results {
@@ -16,6 +16,7 @@ pub struct Results {
     pub cancel: Option<cancel::Report>,
     pub memory: Option<memory::Report>,
     pub api_load: Option<api_load::Report>,
+    pub app: Option<app::Report>,
     /// Every item that ran is within its budget.
     pub within_budget: bool,
 }
@@ -27,6 +28,7 @@ impl Results {
             && self.cancel.as_ref().is_none_or(|r| r.within_budget)
             && self.memory.as_ref().is_none_or(|r| r.within_budget)
             && self.api_load.as_ref().is_none_or(|r| r.within_budget)
+            && self.app.as_ref().is_none_or(|r| r.within_budget)
     }
 }
 
@@ -153,6 +155,9 @@ pub fn table(r: &Results) -> String {
     if let Some(a) = &r.api_load {
         api_rows(&mut out, a);
     }
+    if let Some(a) = &r.app {
+        app_rows(&mut out, a);
+    }
     details(&mut out, r);
     out
 }
@@ -228,6 +233,9 @@ fn details(out: &mut String, r: &Results) {
     }
     if let Some(a) = &r.api_load {
         api_details(out, a);
+    }
+    if let Some(a) = &r.app {
+        app_details(out, a);
     }
     let verdict = if r.within_budget { "yes" } else { "NO" };
     let _ = writeln!(out, "\nall within budget: {verdict}");
@@ -415,4 +423,154 @@ fn api_details(out: &mut String, a: &api_load::Report) {
             let _ = writeln!(out, "api: first {what} error: {error}");
         }
     }
+}
+
+/// The app's memory (hidden is the baseline), Show to ready, and start-up with a long history.
+fn app_rows(out: &mut String, a: &app::Report) {
+    let mib = |kib: f64| kib / 1024.0;
+    row(
+        out,
+        [
+            "8a app PSS, started hidden",
+            &format!("webview kept {:.0} MiB", mib(a.hidden_webview_kib.median)),
+            &format!("none built {:.0} MiB", mib(a.hidden_empty_kib.median)),
+            &format!(
+                "ratio {:.2} (anon {:.2})",
+                a.hidden_ratio, a.hidden_anon_ratio
+            ),
+            "no webview",
+        ],
+        a.hidden_builds_nothing,
+    );
+    row(
+        out,
+        [
+            "8b app PSS, window closed",
+            &format!("hidden {:.0} MiB", mib(a.hidden_empty_kib.median)),
+            &format!(
+                "shown {:.0}, closed {:.0} MiB",
+                mib(a.shown_kib.median),
+                mib(a.released_kib.median)
+            ),
+            &format!(
+                "anon {:.0} % given back (PSS {:.0} %)",
+                a.given_back_anon.median * 100.0,
+                a.given_back.median * 100.0
+            ),
+            &format!(">= {:.0} % anon", app::GIVEN_BACK_BUDGET * 100.0),
+        ],
+        a.given_back_anon.median >= app::GIVEN_BACK_BUDGET,
+    );
+    let again = if a.ready_again_ms.n > 0 {
+        &a.ready_again_ms
+    } else {
+        &a.ready_first_ms
+    };
+    row(
+        out,
+        [
+            "8c app Show -> ready",
+            &format!("first {:.0} ms", a.ready_first_ms.median),
+            &format!("again {:.0} / max {:.0} ms", again.median, again.max),
+            &format!("click to ready {:.0} ms", a.click_to_ready_ms.median),
+            &format!("<= {:.0} ms", app::READY_BUDGET_MS),
+        ],
+        again.median <= app::READY_BUDGET_MS,
+    );
+    row(
+        out,
+        [
+            "8d app start (API + tray)",
+            &format!("{:.0} ms (no task)", a.start_empty_ms.median),
+            &format!("{:.0} ms ({} tasks)", a.start_full_ms.median, a.tasks),
+            &format!("ratio {:.2}", a.start_ratio),
+            "none",
+        ],
+        a.leftovers == 0,
+    );
+}
+
+fn app_details(out: &mut String, a: &app::Report) {
+    let mib = |kib: f64| kib / 1024.0;
+    let _ = writeln!(
+        out,
+        "app: {}; {} tasks written through History in {:.1} s (tmpfs), copied in {:.1} s",
+        a.app.display(),
+        a.tasks,
+        a.history_write_s,
+        a.history_copy_s
+    );
+    let _ = writeln!(
+        out,
+        "app: PSS hidden {:.1} MiB with no task (with the webview built and hidden, as before: \
+         {:.1}, anon {:.1}), {:.1} MiB with {}; shown {:.1} MiB (x{:.2}); closed again {:.1} MiB \
+         (max {:.1}), {:.1} MiB over hidden; anonymous memory hidden {:.1}, shown {:.1}, closed \
+         {:.1} MiB; idle CPU {:.2} % (max {:.2}); web process gone {:.0} ms after the close \
+         (max {:.0})",
+        mib(a.hidden_empty_kib.median),
+        mib(a.hidden_webview_kib.median),
+        mib(a.hidden_webview_anon_kib.median),
+        mib(a.hidden_full_kib.median),
+        a.tasks,
+        mib(a.shown_kib.median),
+        a.shown_ratio,
+        mib(a.released_kib.median),
+        mib(a.released_kib.max),
+        mib(a.kept_kib.median),
+        mib(a.hidden_anon_kib.median),
+        mib(a.shown_anon_kib.median),
+        mib(a.released_anon_kib.median),
+        a.idle_cpu_percent.median,
+        a.idle_cpu_percent.max,
+        a.web_gone_ms.median,
+        a.web_gone_ms.max
+    );
+    if let Some(first) = a.launches.first() {
+        let list = |t: &app::Tree| {
+            t.processes
+                .iter()
+                .map(|(name, kib)| format!("{name} {:.1}", *kib as f64 / 1024.0))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let split = |t: &app::Tree| {
+            format!(
+                "anon {:.1}, file {:.1}",
+                t.pss_anon_kib as f64 / 1024.0,
+                t.pss_file_kib as f64 / 1024.0
+            )
+        };
+        let _ = writeln!(
+            out,
+            "app: hidden (MiB): {} ({})",
+            list(&first.hidden),
+            split(&first.hidden)
+        );
+        if let Some(cycle) = first.cycles.last() {
+            let _ = writeln!(
+                out,
+                "app: shown (MiB): {} ({})",
+                list(&cycle.shown),
+                split(&cycle.shown)
+            );
+            let _ = writeln!(
+                out,
+                "app: closed (MiB): {} ({})",
+                list(&cycle.released),
+                split(&cycle.released)
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "app: start {:.0} ms / p90 {:.0} (no task), {:.0} ms / p90 {:.0} ({} tasks); \
+         every hidden start built no window {}; leftover processes {}",
+        a.start_empty_ms.median,
+        a.start_empty_ms.p90,
+        a.start_full_ms.median,
+        a.start_full_ms.p90,
+        a.tasks,
+        a.hidden_builds_nothing,
+        a.leftovers
+    );
 }
