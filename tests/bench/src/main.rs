@@ -10,6 +10,9 @@
 //! 4. [`memory`]: RSS of 100 concurrent chatty tasks against 100 × the ring size;
 //! 6. [`api_load`]: the local API's latency and the host's RSS with 100 event-stream clients and
 //!    a burst of 1,000 queued spawns, against the same while idle (5 is the UI's, `ui/bench`);
+//! 7. [`history`]: `taskctl list` and a host's start with 20,000 tasks in the history, against
+//!    100 (or none);
+//! 10. [`taskctl_run`]: a whole `taskctl run` of a flooding agent, against `agent > file`;
 //! 8. [`app`]: the release app in a private desktop: its memory (and its WebKit processes')
 //!    hidden, shown and closed again, Show to a ready window, start-up with 20,000 tasks
 //!    against none.
@@ -27,10 +30,12 @@ mod app;
 mod app_desktop;
 mod cancel;
 mod harness;
+mod history;
 mod ingest;
 mod memory;
 mod report;
 mod spawn_latency;
+mod taskctl_run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,7 +64,7 @@ struct Args {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "ingest,spawn,cancel,memory,api,app"
+        default_value = "ingest,spawn,cancel,memory,api,history,app,run"
     )]
     only: Vec<Item>,
     /// Exit with status 1 when an item is over budget.
@@ -122,6 +127,18 @@ struct Args {
     /// API load: the host runtime's worker threads; 0 for one per core, as in the app.
     #[arg(long, default_value_t = 0)]
     api_host_workers: usize,
+    /// Run: repetitions of each side of a whole `taskctl run`; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    run_reps: usize,
+    /// History: tasks in the small history.
+    #[arg(long, default_value_t = 100)]
+    history_small: usize,
+    /// History: tasks in the large history.
+    #[arg(long, default_value_t = 20_000)]
+    history_large: usize,
+    /// History: timed runs of each `taskctl list` (and up to 5 starts of each host).
+    #[arg(long, default_value_t = 15)]
+    history_runs: usize,
     /// App: tasks in the long history it starts with.
     #[arg(long, default_value_t = 20_000)]
     app_tasks: usize,
@@ -143,7 +160,9 @@ enum Item {
     Cancel,
     Memory,
     Api,
+    History,
     App,
+    Run,
 }
 
 fn main() -> ExitCode {
@@ -177,7 +196,9 @@ fn run(args: &Args) -> Result<bool> {
         cancel: None,
         memory: None,
         api_load: None,
+        history: None,
         app: None,
+        taskctl_run: None,
         within_budget: false,
     };
     // Memory first, while the heap is fresh: the other items leave freed memory behind that
@@ -246,6 +267,23 @@ fn run(args: &Args) -> Result<bool> {
             host_workers: args.api_host_workers,
         };
         results.api_load = Some(runtime.block_on(api_load::run(params))?);
+    }
+    if args.only.contains(&Item::Run) {
+        progress(&format!("a whole taskctl run: {} reps", args.run_reps));
+        results.taskctl_run = Some(taskctl_run::run(taskctl_run::Params {
+            reps: args.run_reps,
+        })?);
+    }
+    if args.only.contains(&Item::History) {
+        progress(&format!(
+            "history: {} against {} tasks",
+            args.history_large, args.history_small
+        ));
+        results.history = Some(history::run(history::Params {
+            small: args.history_small,
+            large: args.history_large,
+            runs: args.history_runs,
+        })?);
     }
     // The app runs in processes of its own, in a private desktop.
     if args.only.contains(&Item::App) {

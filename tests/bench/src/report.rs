@@ -5,7 +5,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::harness::Machine;
-use crate::{api_load, app, cancel, ingest, memory, spawn_latency};
+use crate::{api_load, app, cancel, history, ingest, memory, spawn_latency, taskctl_run};
 
 #[derive(Debug, Serialize)]
 pub struct Results {
@@ -16,7 +16,9 @@ pub struct Results {
     pub cancel: Option<cancel::Report>,
     pub memory: Option<memory::Report>,
     pub api_load: Option<api_load::Report>,
+    pub history: Option<history::Report>,
     pub app: Option<app::Report>,
+    pub taskctl_run: Option<taskctl_run::Report>,
     /// Every item that ran is within its budget.
     pub within_budget: bool,
 }
@@ -28,7 +30,9 @@ impl Results {
             && self.cancel.as_ref().is_none_or(|r| r.within_budget)
             && self.memory.as_ref().is_none_or(|r| r.within_budget)
             && self.api_load.as_ref().is_none_or(|r| r.within_budget)
+            && self.history.as_ref().is_none_or(|r| r.within_budget)
             && self.app.as_ref().is_none_or(|r| r.within_budget)
+            && self.taskctl_run.as_ref().is_none_or(|r| r.within_budget)
     }
 }
 
@@ -152,6 +156,37 @@ pub fn table(r: &Results) -> String {
             m.within_budget,
         );
     }
+    if let Some(t) = &r.taskctl_run {
+        for (name, case) in [
+            ("10 taskctl run, 1M lines", &t.text),
+            ("10 taskctl run, 100k msgs", &t.stream_json),
+        ] {
+            row(
+                &mut out,
+                [
+                    name,
+                    &format!("{:.0} ms (> file)", case.raw_ms.median),
+                    &format!("{:.0} ms", case.taskctl_ms.median),
+                    &format!("ratio {:.2}", case.ratio),
+                    &format!("<= {:.1}", t.budget_ratio),
+                ],
+                case.ratio <= t.budget_ratio,
+            );
+        }
+    }
+    if let Some(h) = &r.history {
+        row(
+            &mut out,
+            [
+                "7 taskctl list --limit 20",
+                &format!("{:.1} ms ({} tasks)", h.list_small_ms.median, h.small_tasks),
+                &format!("{:.1} ms ({} tasks)", h.list_large_ms.median, h.large_tasks),
+                &format!("ratio {:.2}", h.list_ratio),
+                &format!("<= {:.1}", history::LIST_BUDGET_RATIO),
+            ],
+            h.within_budget,
+        );
+    }
     if let Some(a) = &r.api_load {
         api_rows(&mut out, a);
     }
@@ -233,6 +268,25 @@ fn details(out: &mut String, r: &Results) {
     }
     if let Some(a) = &r.api_load {
         api_details(out, a);
+    }
+    if let Some(h) = &r.history {
+        history_details(out, h);
+    }
+    if let Some(t) = &r.taskctl_run {
+        for case in [&t.text, &t.stream_json] {
+            let _ = writeln!(
+                out,
+                "taskctl run: `{}`: raw {:.0} ms (p90 {:.0}), taskctl {:.0} ms (p90 {:.0}); {} \
+                 lines written raw, {} in the task's log",
+                case.prompt,
+                case.raw_ms.median,
+                case.raw_ms.p90,
+                case.taskctl_ms.median,
+                case.taskctl_ms.p90,
+                case.raw_lines,
+                case.logged_lines
+            );
+        }
     }
     if let Some(a) = &r.app {
         app_details(out, a);
@@ -423,6 +477,33 @@ fn api_details(out: &mut String, a: &api_load::Report) {
             let _ = writeln!(out, "api: first {what} error: {error}");
         }
     }
+}
+
+fn history_details(out: &mut String, h: &history::Report) {
+    let _ = writeln!(
+        out,
+        "history: {} tasks indexed in {:.0} ms the first time (reading every task.json: {:.0} \
+         ms); `list --limit 20 --search` {:.1} -> {:.1} ms (ratio {:.2}, {} matches)",
+        h.large_tasks,
+        h.first_index_ms,
+        h.load_all_ms,
+        h.search_small_ms.median,
+        h.search_large_ms.median,
+        h.search_ratio,
+        h.search_matches
+    );
+    let _ = writeln!(
+        out,
+        "history: a host starts in {:.1} ms with no task, {:.1} ms with {} (ratio {:.2}); RSS \
+         +{:.1} / +{:.1} MiB; {} tasks held in memory",
+        h.start_empty_ms.median,
+        h.start_large_ms.median,
+        h.large_tasks,
+        h.start_ratio,
+        h.start_empty_rss_kib as f64 / 1024.0,
+        h.start_large_rss_kib as f64 / 1024.0,
+        h.held_large
+    );
 }
 
 /// The app's memory (hidden is the baseline), Show to ready, and start-up with a long history.
