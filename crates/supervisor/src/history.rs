@@ -170,6 +170,12 @@ impl History {
         })
     }
 
+    /// The tasks whose name contains `needle`, ignoring case, newest first, from the index.
+    pub fn find_by_name(&self, needle: &str) -> Result<Vec<TaskRecord>> {
+        let rows = self.index.named(&needle.to_lowercase())?;
+        Ok(index::decode_page(rows, decode))
+    }
+
     /// The project folders of the latest tasks, newest first, each once.
     pub fn recent_projects(&self, count: usize) -> Result<Vec<PathBuf>> {
         Ok(self.index.recent_projects(count)?)

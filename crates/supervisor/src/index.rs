@@ -273,6 +273,18 @@ impl Index {
         ))
     }
 
+    /// The tasks whose name contains `needle` (lowercased), newest first, as stored.
+    pub(crate) fn named(&self, needle: &str) -> IndexResult<Vec<Vec<u8>>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT record FROM tasks WHERE instr(name, ?1) > 0 ORDER BY id DESC")
+            .map_err(|e| self.fail(e))?;
+        let rows = stmt
+            .query_map([needle], |row| row.get::<_, Vec<u8>>(0))
+            .map_err(|e| self.fail(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.fail(e))
+    }
+
     /// The project folders of the latest tasks, newest first, each once.
     pub(crate) fn recent_projects(&self, count: usize) -> IndexResult<Vec<PathBuf>> {
         let conn = self.conn();

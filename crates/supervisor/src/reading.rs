@@ -41,12 +41,7 @@ impl Supervisor {
     /// tasks held in memory as they are now).
     pub fn list(&self, query: &TaskQuery) -> Result<TaskPage> {
         let mut page = self.inner.history.list(query)?;
-        let tasks = lock_tasks(&self.inner);
-        for record in &mut page.tasks {
-            if let Some(slot) = tasks.get(&record.id) {
-                record.clone_from(&slot.record);
-            }
-        }
+        self.as_held(&mut page.tasks);
         // A status that changed a moment ago may not be in the index yet.
         if !query.status.is_empty() {
             page.tasks.retain(|r| query.status.contains(&r.status));
@@ -61,29 +56,45 @@ impl Supervisor {
 
     /// Tasks whose name contains `needle`, ignoring case, newest first.
     pub fn find_by_name(&self, needle: &str) -> Vec<TaskRecord> {
-        let needle = needle.to_lowercase();
-        let mut found = self.all();
-        found.retain(|r| r.name.to_lowercase().contains(&needle));
-        found
+        let lowered = needle.to_lowercase();
+        self.read_indexed(self.inner.history.find_by_name(needle), |r| {
+            r.name.to_lowercase().contains(&lowered)
+        })
     }
 
     /// Every task, newest first. A long history is better read a page at a time with
     /// [`Supervisor::list`].
     pub fn all(&self) -> Vec<TaskRecord> {
-        let all = self
-            .inner
-            .history
-            .list_all(&TaskQuery::default())
-            .unwrap_or_else(|e| {
-                tracing::warn!("{e}: reading every task folder instead");
-                let mut all = self.inner.history.load_all();
-                all.reverse();
-                all
-            });
+        self.read_indexed(self.inner.history.list_all(&TaskQuery::default()), |_| true)
+    }
+
+    /// Records read from the index, those held in memory as they are now; if the index
+    /// cannot be read, every task folder that passes `keep`, newest first.
+    fn read_indexed(
+        &self,
+        read: Result<Vec<TaskRecord>>,
+        keep: impl Fn(&TaskRecord) -> bool,
+    ) -> Vec<TaskRecord> {
+        let mut records = read.unwrap_or_else(|e| {
+            tracing::warn!("{e}: reading every task folder instead");
+            let mut all = self.inner.history.load_all();
+            all.retain(keep);
+            all.reverse();
+            all
+        });
+        self.as_held(&mut records);
+        records
+    }
+
+    /// Replaces the records of tasks held in memory by the current ones (the index may be a
+    /// moment behind an active task).
+    fn as_held(&self, records: &mut [TaskRecord]) {
         let tasks = lock_tasks(&self.inner);
-        all.into_iter()
-            .map(|r| tasks.get(&r.id).map_or(r, |slot| slot.record.clone()))
-            .collect()
+        for record in records {
+            if let Some(slot) = tasks.get(&record.id) {
+                record.clone_from(&slot.record);
+            }
+        }
     }
 
     /// Tasks that have not finished (queued, pending, running, waiting), newest first.
