@@ -100,6 +100,7 @@ impl Run {
             log: None,
             log_failed: None,
             log_bytes: Vec::new(),
+            logged: 0,
             batch: Vec::new(),
             lines: 0,
         };

@@ -27,6 +27,8 @@ pub(super) struct Sink {
     pub(super) log_failed: Option<String>,
     /// The bytes of the lines since the last flush, for the log.
     pub(super) log_bytes: Vec<u8>,
+    /// Lines handed to the log (the writer counts those of them it could not write).
+    pub(super) logged: u64,
     pub(super) batch: Vec<(Stream, Arc<str>, bool)>,
     pub(super) lines: u64,
 }
@@ -59,6 +61,7 @@ impl Sink {
         if self.log.is_some() && self.log_failed.is_none() {
             self.log_bytes.extend_from_slice(bytes);
             self.log_bytes.push(b'\n');
+            self.logged += 1;
         }
         let text: Arc<str> = Arc::from(crate::text::lossy(bytes));
         if stream == Stream::Stdout && self.format == OutputFormat::StreamJson && !continued {
@@ -94,7 +97,6 @@ impl Sink {
         if let Some(log) = self.log.as_ref().filter(|_| self.log_failed.is_none()) {
             log.write(std::mem::take(&mut self.log_bytes));
             if let Some(e) = log.take_error() {
-                self.log_bytes = Vec::new();
                 self.persist_failed(format!("could not write the output log: {e}"));
                 self.log_failed = Some(e);
             }
@@ -141,10 +143,8 @@ impl Sink {
             self.persist_failed(format!("could not write the output log: {e}"));
         }
         if let Some(why) = closed.error.or(self.log_failed.take()) {
-            // Every line after the failure is missing from the log, and those the writer
-            // still had.
-            let logged = self.inner.history.log_line_count(self.id).unwrap_or(0);
-            let lost = self.lines.saturating_sub(logged).max(closed.lost_lines);
+            // The lines the writer could not write, and those never handed to it.
+            let lost = closed.lost_lines + self.lines.saturating_sub(self.logged);
             let path = self.inner.history.log_path(self.id);
             if let Err(e) = super::log::mark_gap(&path, lost, &why) {
                 tracing::warn!("task {}: cannot mark the gap in its log: {e}", self.id);
