@@ -82,17 +82,8 @@ fn case(params: Params, prompt: &str, stream_json: bool) -> Result<Case> {
         if stream_json {
             cmd.args(["--output-format", "stream-json", "--verbose"]);
         }
-        cmd.current_dir(&project)
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&raw_out)?)
-            .stderr(Stdio::null());
-        let started = Instant::now();
-        let status = cmd.status()?;
-        let took = ms(started.elapsed());
-        if !status.success() {
-            return Err(format!("the raw agent failed: {status}").into());
-        }
-        Ok(took)
+        cmd.current_dir(&project);
+        timed(&mut cmd, &raw_out, "the raw agent")
     };
     let whole = || -> Result<f64> {
         let mut cmd = Command::new(&taskctl);
@@ -104,17 +95,8 @@ fn case(params: Params, prompt: &str, stream_json: bool) -> Result<Case> {
             .env("TASKTRAY_AGENT", &fake)
             .env("HOME", &home)
             .env("XDG_RUNTIME_DIR", &home)
-            .env("IS_SANDBOX", "1")
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&run_out)?)
-            .stderr(Stdio::null());
-        let started = Instant::now();
-        let status = cmd.status()?;
-        let took = ms(started.elapsed());
-        if !status.success() {
-            return Err(format!("taskctl run failed: {status}").into());
-        }
-        Ok(took)
+            .env("IS_SANDBOX", "1");
+        timed(&mut cmd, &run_out, "taskctl run")
     };
     // A warm-up of each, then alternate.
     raw()?;
@@ -146,6 +128,20 @@ fn case(params: Params, prompt: &str, stream_json: bool) -> Result<Case> {
         raw_lines,
         logged_lines,
     })
+}
+
+/// Runs `cmd` with its stdout on the file `out`; the ms from exec to exit.
+fn timed(cmd: &mut Command, out: &Path, what: &str) -> Result<f64> {
+    cmd.stdin(Stdio::null())
+        .stdout(std::fs::File::create(out)?)
+        .stderr(Stdio::null());
+    let started = Instant::now();
+    let status = cmd.status()?;
+    let took = ms(started.elapsed());
+    if !status.success() {
+        return Err(format!("{what} failed: {status}").into());
+    }
+    Ok(took)
 }
 
 fn lines(path: &Path) -> Result<u64> {
