@@ -51,19 +51,32 @@ pub async fn get_task(state: State<'_, AppState>, id: TaskId) -> IpcResult<TaskR
 }
 
 #[tauri::command]
-pub async fn task_output(state: State<'_, AppState>, id: TaskId) -> IpcResult<OutputPage> {
+pub async fn task_output(
+    state: State<'_, AppState>,
+    id: TaskId,
+    tail: Option<usize>,
+) -> IpcResult<OutputPage> {
     let sup = state.supervisor.clone();
-    off_main(move || task_output_now(&sup, id)).await
+    off_main(move || task_output_now(&sup, id, tail)).await
 }
 
-fn task_output_now(sup: &supervisor::Supervisor, id: TaskId) -> IpcResult<OutputPage> {
+/// With `tail`, only the newest `tail` lines of what the ring holds: the window draws at most
+/// a few thousand, and following a flood only the last hundred, so the rest would only be
+/// converted, sent and parsed for nothing (up to 20 times a second while a task floods).
+fn task_output_now(
+    sup: &supervisor::Supervisor,
+    id: TaskId,
+    tail: Option<usize>,
+) -> IpcResult<OutputPage> {
     let attached = sup.attach(id)?;
     let next_seq = attached
         .snapshot
         .last()
         .map_or(attached.record.line_count, |l| l.seq + 1);
+    let lines = &attached.snapshot;
+    let from = lines.len().saturating_sub(tail.unwrap_or(usize::MAX));
     Ok(OutputPage::new(
-        &attached.snapshot,
+        &lines[from..],
         attached.record.options.format,
         next_seq,
     ))

@@ -2,9 +2,19 @@
 
 import { waitFor } from '@testing-library/svelte';
 import { describe, expect, it } from 'vitest';
-import { CHUNK_LINES, FOLLOW_BATCH_LINES, PAGE_LINES, RENDER_CAP, Transcript } from '../src/lib/stores/transcript.svelte';
+import {
+  CHUNK_LINES,
+  FOLLOW_BATCH_LINES,
+  PAGE_LINES,
+  REFETCH_INTERVAL_MS,
+  RENDER_CAP,
+  Transcript,
+} from '../src/lib/stores/transcript.svelte';
 import { backend, calledWith, page, textLine } from './helpers';
+import type { OutputPage } from '../src/lib/bindings';
 
+/** Long enough for a few fetches spaced REFETCH_INTERVAL_MS apart on a busy machine. */
+const SPACED = { timeout: 5000 };
 const seqs = (t: Transcript) => t.lines.map((l) => l.seq);
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => textLine(from + i));
 
@@ -87,6 +97,60 @@ describe('Transcript', () => {
     expect(t.hasEarlier).toBe(true);
     t.ingest(range(510, 520));
     expect(t.lines.length).toBe(FOLLOW_BATCH_LINES + 10);
+  });
+
+  it('following a flood, a resync keeps only the last lines of the tail; Load earlier brings the rest', async () => {
+    const { t, calls, setSnapshot } = await loaded(range(0, 10));
+    setSnapshot(page(range(0, 1000)));
+    t.resync();
+    await waitFor(() => expect(calledWith(calls, 'task_output')).toHaveLength(2), SPACED);
+    // Only those lines are asked for (the ring may hold 100,000).
+    expect(calledWith(calls, 'task_output')).toEqual([
+      { id: 1, tail: RENDER_CAP },
+      { id: 1, tail: FOLLOW_BATCH_LINES },
+    ]);
+    await waitFor(() => expect(seqs(t)).toEqual(range(1000 - FOLLOW_BATCH_LINES, 1000).map((l) => l.seq)), SPACED);
+    expect(t.following).toBe(true);
+    expect(t.hasEarlier).toBe(true);
+    await t.loadEarlier();
+    expect(t.lines[0]?.seq).toBe(1000 - FOLLOW_BATCH_LINES - PAGE_LINES);
+    expect(t.lines.at(-1)?.seq).toBe(999);
+  });
+
+  it('a resync that asks for the whole tail (the window shown again) keeps it, also when a flood asked for less', async () => {
+    const { t, calls, setSnapshot } = await loaded(range(0, 10));
+    setSnapshot(page(range(0, 1000)));
+    t.resync(RENDER_CAP);
+    await waitFor(() => expect(t.lines).toHaveLength(1000), SPACED);
+    setSnapshot(page(range(0, 1200)));
+    t.resync(); // a flood's: the last lines only...
+    t.resync(RENDER_CAP); // ...but the window was shown again before that fetch began: one fetch
+    await waitFor(() => expect(calledWith(calls, 'task_output')).toHaveLength(3), SPACED);
+    await waitFor(() => expect(t.lines).toHaveLength(1200), SPACED);
+  });
+
+  it('spaces the fetches that resyncs ask for: each starts REFETCH_INTERVAL_MS after the last', async () => {
+    const started: number[] = [];
+    let snapshot: OutputPage = page(range(0, 10));
+    backend({
+      task_output: () => {
+        started.push(Date.now());
+        return snapshot;
+      },
+    });
+    const t = new Transcript(1);
+    await t.reload();
+    snapshot = page(range(0, 500));
+    t.resync();
+    t.resync(); // a flood: resyncs come faster than fetches; these two make one
+    await waitFor(() => expect(started).toHaveLength(2), SPACED);
+    t.resync();
+    await waitFor(() => expect(started).toHaveLength(3), SPACED);
+    await waitFor(() => expect(seqs(t).at(-1)).toBe(499), SPACED);
+    for (let i = 1; i < started.length; i++) {
+      expect(started[i]! - started[i - 1]!).toBeGreaterThanOrEqual(REFETCH_INTERVAL_MS - 5);
+    }
+    expect(t.loading).toBe(false);
   });
 
   it('groups the window in chunks that keep their identity', async () => {

@@ -49,7 +49,7 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 /** A page of tasks, newest first: by status, by words, older than a cursor. */
 export const listTasks = (query: TaskQuery = {}) => call<TaskPage>('list_tasks', { query });
 export const getTask = (id: TaskId) => call<TaskRecord>('get_task', { id });
-export const taskOutput = (id: TaskId) => call<OutputPage>('task_output', { id });
+export const taskOutput = (id: TaskId, tail?: number) => call<OutputPage>('task_output', { id, tail: tail ?? null });
 export const taskLogPage = (id: TaskId, beforeSeq: number, count: number) =>
   call<OutputPage>('task_log_page', { id, beforeSeq, count });
 export const spawnTask = (request: SpawnRequest) => call<TaskId>('spawn_task', { request });

@@ -11,7 +11,7 @@ import { LaunchForm } from './launch.svelte';
 import { Router } from './router.svelte';
 import { SettingsStore } from './settings.svelte';
 import { TaskStore } from './tasks.svelte';
-import type { Transcript } from './transcript.svelte';
+import { RENDER_CAP, type Transcript } from './transcript.svelte';
 
 const KEY = Symbol('app');
 
@@ -116,7 +116,7 @@ export class AppState {
 
   /** Everything again, as if freshly opened; events missed while hidden do not matter. */
   async refreshAll(): Promise<void> {
-    this.transcript?.resync();
+    this.transcript?.resync(RENDER_CAP);
     await Promise.all([this.tasks.refresh(), this.settings.load(), this.approvals.load()]);
   }
 

@@ -32,6 +32,10 @@ export const TRIM_CHUNK = 100;
 export const FOLLOW_BATCH_LINES = 100;
 /** Lines fetched by one "Load earlier". */
 export const PAGE_LINES = 500;
+/** A fetch of the tail starts at least this long after the one before: a flooding task sends
+ * a resync up to 20 times a second, and fetching and drawing the tail that often kept the
+ * webview busy, so clicks waited (docs/benchmarks.md, 9). */
+export const REFETCH_INTERVAL_MS = 250;
 /** Most lines queued while a fetch is in flight; past it the queue is dropped and re-fetched. */
 const MAX_QUEUED = 4 * RENDER_CAP;
 
@@ -67,6 +71,10 @@ export class Transcript {
   #entryCount = 0;
   #fetching = false;
   #refetchAgain = false;
+  /** The most lines a fetch asked for meanwhile wants kept (see `reload`). */
+  #refetchKeep = 0;
+  /** When the last fetch of the tail started (`Date.now()`). */
+  #lastFetch = -Infinity;
   #queue: LineView[] = [];
   #disposed = false;
 
@@ -89,28 +97,44 @@ export class Transcript {
     this.#queue = [];
   }
 
-  /** Fetches the tail (`task_output`) and replaces the window with it. Safe to call at any time:
-   * concurrent calls coalesce into one more fetch after the current one. */
-  async reload(): Promise<void> {
+  /** Fetches the tail (`task_output`) and replaces the window with its last `keep` lines (at
+   * most RENDER_CAP), REFETCH_INTERVAL_MS after the last fetch at the earliest. Safe to call at
+   * any time: concurrent calls coalesce into one more fetch after the current one, which keeps
+   * as many lines as the most any of them asked for. */
+  async reload(keep: number = RENDER_CAP): Promise<void> {
     if (this.#fetching) {
       this.#refetchAgain = true;
+      this.#refetchKeep = Math.max(this.#refetchKeep, keep);
       return;
     }
     this.#fetching = true;
     try {
       do {
+        const wait = this.#lastFetch + REFETCH_INTERVAL_MS - Date.now();
+        if (wait > 0) {
+          await new Promise((go) => setTimeout(go, wait));
+          if (this.#disposed) return;
+        }
+        // What was asked for meanwhile is this fetch.
+        keep = Math.max(keep, this.#refetchKeep);
+        this.#refetchKeep = 0;
         this.#refetchAgain = false;
-        const page = await ipc.taskOutput(this.id);
+        this.#lastFetch = Date.now();
+        const n = Math.min(keep, RENDER_CAP);
+        const page = await ipc.taskOutput(this.id, n);
         if (this.#disposed) return;
         this.error = null;
         this.detached = false;
         this.following = true;
-        // The ring can hold far more than the window shows (up to 100,000 lines): prepare
-        // only the lines that will be rendered.
-        const tail = page.lines.length > RENDER_CAP ? page.lines.slice(-RENDER_CAP) : page.lines;
+        // The ring can hold far more than the window shows (up to 100,000 lines): only the
+        // lines that will be rendered are asked for, and prepared.
+        const tail = page.lines.length > n ? page.lines.slice(-n) : page.lines;
         this.#replace(tail.map(toLine), page.first_seq, page.next_seq);
+        this.loading = false;
+        keep = 0; // the next fetch keeps what is asked for from now on
       } while (this.#refetchAgain);
     } catch (err) {
+      this.#refetchKeep = 0;
       // No replay after a failed fetch: it would only find the same gap and fetch again.
       this.#queue = [];
       if (!this.#disposed) this.error = err as IpcError;
@@ -158,11 +182,15 @@ export class Transcript {
   }
 
   /** The window may have missed lines (a gap, `task://resync`, the window was hidden).
-   * Following: fetch the tail now. Paused: leave what the user reads alone; the window is
+   * Following: fetch the tail now, and keep its last `keep` lines. By default that is what a
+   * flooding batch keeps (FOLLOW_BATCH_LINES): lines are missed when the task floods, and a
+   * flood sends a resync up to 20 times a second; drawing the whole tail (1,000 rows) again
+   * each time kept WebKitGTK's main thread busy for as long as the flood lasted, and clicks
+   * waited (docs/benchmarks.md, 9). Paused: leave what the user reads alone; the window is
    * marked detached and "Jump to latest" fetches the tail. */
-  resync(): void {
+  resync(keep: number = FOLLOW_BATCH_LINES): void {
     if (this.following && !this.detached) {
-      void this.reload();
+      void this.reload(keep);
     } else {
       this.detached = true;
       this.#queue = [];
