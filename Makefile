@@ -69,6 +69,7 @@ bench: deps ui-dist
 	./target/release/tasktray-bench
 	@command -v chromium >/dev/null || scripts/install-deps.sh chromium
 	cd ui && npm run bench
+	TASKTRAY_E2E_BENCH=1 TASKTRAY_E2E_BUILD=0 TASKTRAY_E2E_BIN_DIR=$(CURDIR)/target/release tests/e2e/run.sh $(CARGO) test -p tasktray-e2e --test responsive -- --ignored --nocapture click_answered_under_load
 
 clean:
 	$(CARGO) clean
