@@ -25,6 +25,8 @@ fn main() {
         "host_process",
         "save_output",
         "take_navigation",
+        "keep_draft",
+        "get_draft",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new()

@@ -15,8 +15,8 @@ use tauri_plugin_dialog::DialogExt;
 use tauri_plugin_opener::OpenerExt;
 
 use crate::error::{IpcError, IpcResult};
-use crate::models::{AgentInfo, OutputPage, Settings};
-use crate::state::AppState;
+use crate::models::{AgentInfo, Draft, OutputPage, Settings};
+use crate::state::{AppState, KeptDraft};
 
 /// How long `claude --version` may take.
 const VERSION_TIMEOUT: Duration = Duration::from_secs(10);
@@ -416,6 +416,19 @@ pub async fn pick_folder(app: AppHandle) -> Option<String> {
 #[tauri::command]
 pub fn quit_app(app: AppHandle) {
     crate::lifecycle::quit_now(&app);
+}
+
+/// Keeps the New task form's draft in the app's memory while the window is gone (`None`:
+/// forget it, the task was started). Memory only, so sync: the form calls it on every edit.
+#[tauri::command]
+pub fn keep_draft(kept: State<'_, KeptDraft>, draft: Option<Draft>) {
+    kept.keep(draft);
+}
+
+/// The draft the form had when its window was closed, for the form of the next window.
+#[tauri::command]
+pub fn get_draft(kept: State<'_, KeptDraft>) -> Option<Draft> {
+    kept.get()
 }
 
 #[cfg(test)]

@@ -82,6 +82,8 @@ pub fn run() {
             commands::quit_app,
             commands::host_process,
             commands::save_output,
+            commands::keep_draft,
+            commands::get_draft,
             lifecycle::take_navigation,
         ])
         .setup(move |app| {
@@ -153,6 +155,7 @@ fn setup(
         settings_path,
         navigation: lifecycle::Navigation::default(),
     });
+    app.manage(state::KeptDraft::default());
     if let Some(guard) = guard {
         app.manage(LogGuard(guard));
     }

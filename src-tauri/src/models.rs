@@ -2,9 +2,9 @@
 //! agent check, and event payloads. TypeScript types are generated from these (see
 //! `tests/bindings.rs`), so the UI and the backend cannot drift apart.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use supervisor::transcript::{self, Entry};
-use supervisor::{OutputFormat, OutputLine, Stream, TaskId};
+use supervisor::{OutputFormat, OutputLine, PermissionMode, Stream, TaskId};
 use ts_rs::TS;
 
 /// One output line with its readable transcript entries (parsed here, once, in Rust).
@@ -126,6 +126,23 @@ pub enum Navigate {
         /// Queued tasks of this app: quitting keeps them, and they start when it starts again.
         queued: u32,
     },
+}
+
+/// The New task form's unsent draft, as the user left it. The window (and its page) is
+/// destroyed when closed, so the app keeps the draft for the next window's form
+/// ([`crate::state::KeptDraft`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct Draft {
+    pub project_dir: String,
+    pub name: String,
+    pub prompt: String,
+    pub format: OutputFormat,
+    pub permission_mode: PermissionMode,
+    /// As typed; empty for the agent's default.
+    pub model: String,
+    pub keep_session: bool,
+    /// "Queue if the project is busy".
+    pub queue: bool,
 }
 
 /// Event names, shared by the forwarder, the tray and the tests.

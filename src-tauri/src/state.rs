@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use supervisor::{SpawnRequest, Supervisor};
 
 use crate::lifecycle::Navigation;
-use crate::models::Settings;
+use crate::models::{Draft, Settings};
 
 #[derive(Debug)]
 pub struct AppState {
@@ -41,5 +41,33 @@ impl AppState {
     /// What Settings adds to every task, whoever starts it: the tools always allowed.
     pub fn prepare_spawn(&self, request: &mut SpawnRequest) {
         self.settings().prepare(request);
+    }
+}
+
+/// The New task form's unsent draft, kept in the app's memory: closing the window destroys its
+/// page, and the form with it. The form hands over every edit ([`crate::commands::keep_draft`],
+/// a lock and a move: cheap enough for each keystroke) and reads the draft back when it mounts
+/// in a new window ([`crate::commands::get_draft`]); a submitted task forgets it. One draft,
+/// replaced at each edit: it holds what the form holds. Gone when the app quits.
+#[derive(Debug, Default)]
+pub struct KeptDraft {
+    draft: Mutex<Option<Draft>>,
+}
+
+impl KeptDraft {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Draft>> {
+        self.draft
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Keeps `draft` in place of the one before; `None` forgets it.
+    pub fn keep(&self, draft: Option<Draft>) {
+        *self.lock() = draft;
+    }
+
+    /// The kept draft, which stays kept (a window closed again before any edit keeps it).
+    pub fn get(&self) -> Option<Draft> {
+        self.lock().clone()
     }
 }

@@ -9,7 +9,7 @@ use supervisor::transcript::Entry;
 use supervisor::{Approval, Decision, SpawnRequest, TaskPage, TaskQuery, TaskRecord};
 use tasktray::error::IpcError;
 use tasktray::models::{
-    AgentInfo, LineView, Navigate, OutputPage, Settings, TaskChanged, TaskOutput, TaskResync,
+    AgentInfo, Draft, LineView, Navigate, OutputPage, Settings, TaskChanged, TaskOutput, TaskResync,
 };
 use ts_rs::TS;
 
@@ -20,7 +20,7 @@ fn generate(dir: &Path) {
     let cfg = ts_rs::Config::new()
         .with_out_dir(dir)
         .with_large_int("number");
-    let exports: [Export; 16] = [
+    let exports: [Export; 17] = [
         Approval::export_all,
         Decision::export_all,
         TaskRecord::export_all,
@@ -36,6 +36,7 @@ fn generate(dir: &Path) {
         TaskOutput::export_all,
         TaskResync::export_all,
         Navigate::export_all,
+        Draft::export_all,
         IpcError::export_all,
     ];
     for export in exports {

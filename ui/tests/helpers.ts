@@ -109,6 +109,10 @@ export function defaults(over: Record<string, Handler> = {}): Record<string, Han
     pending_approvals: () => [],
     host_process: () => ({ pid: 100, start_ticks: 7 }),
     detect_agent: () => ({ path: '/usr/bin/claude', version: '2.1.332', error: null }),
+    get_draft: () => null,
+    keep_draft: () => null,
+    app_version: () => '0.1.0',
+    start_at_login: () => false,
     ...over,
   };
 }

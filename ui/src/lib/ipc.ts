@@ -8,6 +8,7 @@ import type {
   AgentInfo,
   Approval,
   Decision,
+  Draft,
   IpcError,
   Navigate,
   OutputPage,
@@ -82,6 +83,10 @@ export const hostProcess = () => call<ProcessRef | null>('host_process');
 /** The view asked for (tray, notification, Quit) before this window listened; once, on mount.
  * From then on navigations come as `onNavigate` events. */
 export const takeNavigation = () => call<Navigate | null>('take_navigation');
+/** Keeps the New task form's draft in the app while the window is gone (null: forget it). */
+export const keepDraft = (draft: Draft | null) => call<null>('keep_draft', { draft });
+/** The draft the form had when the window was closed. */
+export const getDraft = () => call<Draft | null>('get_draft');
 
 function on<T>(event: string, handler: (payload: T) => void): Promise<UnlistenFn> {
   return listen<T>(event, (e) => handler(e.payload));

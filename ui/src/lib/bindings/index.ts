@@ -1,6 +1,7 @@
 export type { Approval } from "./Approval";
 export type { ApprovalOutcome } from "./ApprovalOutcome";
 export type { Decision } from "./Decision";
+export type { Draft } from "./Draft";
 export type { AgentInfo } from "./AgentInfo";
 export type { ChangeKind } from "./ChangeKind";
 export type { Entry } from "./Entry";

@@ -1,7 +1,13 @@
 // The launch form's state: the draft (kept across navigation and errors, cleared only after a
 // successful submit), client-side validation, and backend errors put where they belong.
+//
+// The window is destroyed when it is closed, and this store with it, so every edit of the draft
+// is also handed to the app (`keep_draft`, memory only) and the next window's form takes it
+// back when it mounts (`restore`). Each edit is sent at once, not after a pause: a close right
+// after the last keystroke must not lose it, and nothing runs in a page being torn down. At
+// most one call is in flight; edits made meanwhile are sent as one, the newest, right after it.
 
-import type { IpcError, OutputFormat, PermissionMode, Settings, TaskId } from '../bindings';
+import type { Draft, IpcError, OutputFormat, PermissionMode, Settings, TaskId } from '../bindings';
 import * as ipc from '../ipc';
 import { sentence } from '../text';
 
@@ -40,6 +46,71 @@ export class LaunchForm {
   submitting = $state(false);
 
   #touched = false;
+  /** The app's draft was looked for (once per window: after that this store has the draft). */
+  #restored = false;
+  #keeping = false;
+  #keepAgain = false;
+
+  /** The draft as the app keeps it. */
+  draft(): Draft {
+    return {
+      project_dir: this.project_dir,
+      name: this.name,
+      prompt: this.prompt,
+      format: this.format,
+      permission_mode: this.permission_mode,
+      model: this.model,
+      keep_session: this.keep_session,
+      queue: this.queue,
+    };
+  }
+
+  /** Takes back the draft the app kept when the last window closed, unless the user already
+   * edited this one. Call when the form mounts, before `applyDefaults`. */
+  async restore(): Promise<void> {
+    if (this.#restored) return;
+    this.#restored = true;
+    let kept: Draft | null;
+    try {
+      kept = await ipc.getDraft();
+    } catch {
+      return; // a convenience only
+    }
+    if (!kept || this.#touched) return;
+    this.project_dir = kept.project_dir;
+    this.name = kept.name;
+    this.prompt = kept.prompt;
+    this.format = kept.format;
+    this.permission_mode = kept.permission_mode;
+    this.model = kept.model;
+    this.keep_session = kept.keep_session;
+    this.queue = kept.queue;
+    this.#touched = true;
+  }
+
+  /** Hands the draft (null once it was submitted) to the app: now, or right after the call in
+   * flight. */
+  async #keep(): Promise<void> {
+    if (this.#keeping) {
+      this.#keepAgain = true;
+      return;
+    }
+    this.#keeping = true;
+    try {
+      do {
+        this.#keepAgain = false;
+        // After the edit's other handlers (a field's binding) have run.
+        await Promise.resolve();
+        try {
+          await ipc.keepDraft(this.#touched ? this.draft() : null);
+        } catch {
+          // Memory only: a draft not kept is no error to show.
+        }
+      } while (this.#keepAgain);
+    } finally {
+      this.#keeping = false;
+    }
+  }
 
   /** Fills the options from the settings and the folder from the most recent project, unless
    * the user already started a draft. */
@@ -66,6 +137,7 @@ export class LaunchForm {
   /** Call on every edit: marks the draft as the user's and clears the field's errors. */
   edited(field?: Field): void {
     this.#touched = true;
+    void this.#keep();
     if (field && this.errors[field]) this.errors = { ...this.errors, [field]: undefined };
     if (field === 'project_dir') this.busy = null;
   }
@@ -161,5 +233,6 @@ export class LaunchForm {
     this.prompt = '';
     this.errors = {};
     this.#touched = false;
+    void this.#keep(); // forgets the kept draft
   }
 }
