@@ -251,6 +251,7 @@ pub(crate) mod fixtures {
             owner: None,
             shim: None,
             line_count: 0,
+            worktree: None,
         }
     }
 }

@@ -132,7 +132,7 @@ impl Conversation {
             writer: Some(writer),
             accepting,
             timeout,
-            rules: AllowRules::new(&record.project_dir),
+            rules: AllowRules::new(record.work_dir()),
             deadlines: Vec::new(),
             messages: 0,
             taken: 0,

@@ -102,6 +102,68 @@ pub enum Error {
 
     #[error("the supervisor is shutting down")]
     ShuttingDown,
+
+    #[error("git was not found: install git to run tasks in worktrees of their own")]
+    GitMissing,
+
+    #[error("git {version} is too old for worktree tasks: Tasktray needs git 2.38 or newer")]
+    GitTooOld { version: String },
+
+    #[error("{} is not in a git repository: a task's own worktree needs one (run `git init` there, or turn \"Own worktree\" off)", path.display())]
+    NotARepository { path: PathBuf },
+
+    #[error("the repository at {} has no commit yet: commit once before starting a task in a worktree of its own", path.display())]
+    NoCommits { path: PathBuf },
+
+    #[error("git could not {action}: {message}")]
+    Git { action: String, message: String },
+
+    #[error("task {id} did not run in a worktree of its own")]
+    NoWorktree { id: TaskId },
+
+    #[error("task {id}'s worktree was {state}: its folder is gone")]
+    WorktreeGone { id: TaskId, state: &'static str },
+
+    #[error("task {id}'s worktree went on with its follow-up, task {to}: review, merge or discard it there")]
+    WorktreeMoved { id: TaskId, to: TaskId },
+
+    #[error("task {id} still has its worktree ({}): merge it, keep its branch or discard it first", path.display())]
+    WorktreeOpen { id: TaskId, path: PathBuf },
+
+    #[error("task {id} started from a detached HEAD ({commit}): there is no branch to merge into; merge {branch} yourself, or keep the branch")]
+    NoBaseBranch {
+        id: TaskId,
+        commit: String,
+        branch: String,
+    },
+
+    #[error("the main folder {} is on {actual}, not on {expected}, which task {id} started from: switch it to {expected} first", path.display())]
+    WrongBranch {
+        id: TaskId,
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
+
+    #[error("merging task {id} into {into} would conflict in {}: nothing was changed; resolve it in the worktree ({}) or merge {branch} yourself", files.join(", "), worktree.display())]
+    MergeConflict {
+        id: TaskId,
+        into: String,
+        branch: String,
+        worktree: PathBuf,
+        files: Vec<String>,
+    },
+
+    #[error("the main folder {} has uncommitted changes in {}, which the merge would touch: commit or stash them first; nothing was changed", path.display(), files.join(", "))]
+    MainFolderDirty { path: PathBuf, files: Vec<String> },
+
+    #[error("task {id}'s branch {branch} holds {}: merge it, keep the branch, or discard it anyway", unmerged_text(*commits, *uncommitted))]
+    UnmergedWork {
+        id: TaskId,
+        branch: String,
+        commits: u64,
+        uncommitted: bool,
+    },
 }
 
 impl Error {
@@ -129,6 +191,16 @@ impl Error {
             Error::DataDir { .. } => "DataDir",
             Error::Io { .. } | Error::Start { .. } => "Io",
             Error::ShuttingDown => "ShuttingDown",
+            Error::GitMissing | Error::GitTooOld { .. } => "GitMissing",
+            Error::NotARepository { .. } | Error::NoCommits { .. } => "NotARepository",
+            Error::Git { .. } => "GitFailed",
+            Error::NoWorktree { .. } | Error::WorktreeGone { .. } => "NoWorktree",
+            Error::WorktreeOpen { .. } => "WorktreeOpen",
+            Error::WorktreeMoved { .. } => "WorktreeMoved",
+            Error::NoBaseBranch { .. } | Error::WrongBranch { .. } => "WrongBranch",
+            Error::MergeConflict { .. } => "MergeConflict",
+            Error::MainFolderDirty { .. } => "MainFolderDirty",
+            Error::UnmergedWork { .. } => "UnmergedWork",
         }
     }
 
@@ -142,6 +214,19 @@ impl Error {
             path: path.into(),
             source,
         }
+    }
+}
+
+fn unmerged_text(commits: u64, uncommitted: bool) -> String {
+    let commits = match commits {
+        0 => None,
+        1 => Some("1 commit that no other branch has".to_string()),
+        n => Some(format!("{n} commits that no other branch has")),
+    };
+    match (commits, uncommitted) {
+        (Some(c), true) => format!("{c}, and uncommitted changes"),
+        (Some(c), false) => c,
+        (None, _) => "uncommitted changes".to_string(),
     }
 }
 

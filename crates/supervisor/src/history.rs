@@ -207,6 +207,11 @@ impl History {
         self.task_dir(id).join("prompt.txt")
     }
 
+    /// Where tasks' own git worktrees are made, one folder per task named by its id.
+    pub fn worktrees_dir(&self) -> PathBuf {
+        self.root.join("worktrees")
+    }
+
     pub(crate) fn locks_dir(&self) -> PathBuf {
         self.root.join("locks")
     }

@@ -41,6 +41,7 @@ mod config;
 mod conversation;
 mod error;
 mod framer;
+mod git;
 mod history;
 mod index;
 mod interact;
@@ -53,6 +54,7 @@ mod protocol;
 mod queue;
 mod reading;
 pub mod report;
+mod review;
 mod ring;
 mod runner;
 pub mod settings;
@@ -61,6 +63,7 @@ mod supervisor;
 mod table;
 pub mod text;
 pub mod transcript;
+mod worktree;
 
 pub use agent::{agent_args, tool_rules, AgentSearch, PromptInput, MAX_PROMPT_ARG_BYTES};
 pub use approval::{tool_subject, Approval, ApprovalOutcome, Decision, DEFAULT_DENY_MESSAGE};
@@ -72,8 +75,9 @@ pub use framer::{LineEnd, LineFramer, DEFAULT_MAX_LINE_BYTES};
 pub use history::{History, FORMAT_VERSION};
 pub use lock::ProjectLock;
 pub use model::{
-    Event, ExitInfo, OutputFormat, OutputLine, PermissionMode, ProcessRef, ResultSummary,
-    SpawnRequest, Stream, TaskId, TaskOptions, TaskPage, TaskQuery, TaskRecord, TaskStatus,
+    CommitInfo, Event, ExitInfo, FileChange, MergeKind, MergeOutcome, OutputFormat, OutputLine,
+    PermissionMode, ProcessRef, RepoHead, ResultSummary, Review, SpawnRequest, Stream, TaskId,
+    TaskOptions, TaskPage, TaskQuery, TaskRecord, TaskStatus, Worktree, WorktreeState,
     DEFAULT_PAGE, MAX_PAGE,
 };
 pub use reading::Attached;
@@ -81,3 +85,4 @@ pub use ring::{OutputRing, DEFAULT_RING_BYTES, DEFAULT_RING_LINES};
 pub use settings::Settings;
 pub use supervisor::Supervisor;
 pub use table::{EVENT_CAPACITY, KEPT_RINGS, MARKER_ENV, MAX_EVENT_LINES, TRANSCRIPT_WRITERS};
+pub use worktree::{StrayWorktree, FILE_PATCH_BYTES, REVIEW_PATCH_BYTES};

@@ -2,7 +2,7 @@
 //! persisted (see `history`) and sent to the UI, so changes to them are format changes.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -204,6 +204,10 @@ pub struct TaskOptions {
     /// `Bash(git *)`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub allowed_tools: Vec<String>,
+    /// Run in a git worktree of its own, on a new branch `tasktray/<id>-<slug>` from the
+    /// repository's current HEAD, so several tasks can work in one repository at once.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub worktree: bool,
 }
 
 impl TaskOptions {
@@ -333,14 +337,181 @@ pub struct TaskRecord {
     /// Output lines received so far.
     #[serde(default)]
     pub line_count: u64,
+    /// The task's own git worktree and branch, when it runs in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worktree: Option<Worktree>,
 }
 
 impl TaskRecord {
+    /// The folder the agent runs in: the project folder, or its place in the task's worktree.
+    /// One task runs in a folder at a time.
+    pub fn work_dir(&self) -> &Path {
+        match &self.worktree {
+            Some(worktree) => &worktree.dir,
+            None => &self.project_dir,
+        }
+    }
+
     /// Wall time from start (or creation) to finish, or to `now_ms` while it runs.
     pub fn duration_ms(&self, now_ms: u64) -> u64 {
         let start = self.started_at_ms.unwrap_or(self.created_at_ms);
         self.finished_at_ms.unwrap_or(now_ms).saturating_sub(start)
     }
+}
+
+/// A task's own git worktree: a branch made for the task from the repository's HEAD, checked
+/// out in a folder of the data dir, where the agent works; reviewed, then merged or discarded.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Worktree {
+    /// The worktree's folder.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub path: PathBuf,
+    /// Where the agent runs: the project folder's place inside the worktree.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub dir: PathBuf,
+    /// The repository's main folder (its top level), where merges happen.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub repo: PathBuf,
+    /// The task's branch, `tasktray/<id>-<slug>`.
+    pub branch: String,
+    /// The branch the task started from, which a merge goes into; none when the repository's
+    /// HEAD was detached.
+    pub base_branch: Option<String>,
+    /// The commit the task's branch started at.
+    pub base_commit: String,
+    pub state: WorktreeState,
+    /// The follow-up task that went on working in this worktree, which now reviews, merges
+    /// or discards it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continued_by: Option<TaskId>,
+    /// Something the user should know, e.g. why the end-of-task commit did not happen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Where a task's worktree is. `Open` and `Merged` worktrees are on disk (a merged one can be
+/// followed up); `Kept` removed the folder and kept the branch; `Discarded` removed both.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WorktreeState {
+    Open,
+    Merged,
+    Kept,
+    Discarded,
+}
+
+impl WorktreeState {
+    /// The folder is still on disk.
+    pub fn is_present(self) -> bool {
+        matches!(self, WorktreeState::Open | WorktreeState::Merged)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorktreeState::Open => "open",
+            WorktreeState::Merged => "merged",
+            WorktreeState::Kept => "kept",
+            WorktreeState::Discarded => "discarded",
+        }
+    }
+}
+
+/// Where a new worktree task would start: the repository around a folder and its HEAD.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepoHead {
+    /// The repository's top level.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub repo: PathBuf,
+    /// The checked-out branch; none for a detached HEAD.
+    pub branch: Option<String>,
+    pub commit: String,
+    /// The commit, abbreviated.
+    pub short: String,
+    /// The folder has uncommitted changes (which a new worktree does not include).
+    pub dirty: bool,
+}
+
+/// One file a task's branch changed.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileChange {
+    pub path: String,
+    /// The old path of a renamed file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub old_path: Option<String>,
+    /// Lines added and removed; none for a binary file.
+    pub added: Option<u64>,
+    pub removed: Option<u64>,
+    /// The unified diff of this file; none when the review's size bound was reached before it
+    /// (ask for the file's diff alone).
+    pub patch: Option<String>,
+    /// The diff's size in bytes.
+    pub patch_bytes: u64,
+}
+
+/// One commit of a task's branch.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitInfo {
+    pub sha: String,
+    pub short: String,
+    pub subject: String,
+    pub author: String,
+    pub time_ms: u64,
+}
+
+/// What a task's branch changed, for review: against the point where it left the branch it
+/// started from.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    pub task: TaskId,
+    pub worktree: Worktree,
+    /// What the diff is taken against (the branch started from, or its commit).
+    pub target: String,
+    /// Newest first.
+    pub commits: Vec<CommitInfo>,
+    pub files: Vec<FileChange>,
+    /// The worktree has changes not committed onto the branch yet (they are committed before
+    /// a merge or when the branch is kept).
+    pub uncommitted: bool,
+    /// Everything on the branch is already in the target (merged, also by a squash).
+    pub merged: bool,
+}
+
+/// How a task's branch was merged.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MergeKind {
+    FastForward,
+    MergeCommit,
+    Squash,
+    /// There was nothing left to merge.
+    AlreadyMerged,
+}
+
+/// What a merge did.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeOutcome {
+    pub kind: MergeKind,
+    /// The branch merged into.
+    pub into: String,
+    /// The target branch's commit after the merge.
+    pub commit: String,
 }
 
 /// Tasks per page of a [`TaskQuery`] when it names no limit.
@@ -421,7 +592,6 @@ pub enum Stream {
 pub struct OutputLine {
     pub seq: u64,
     pub stream: Stream,
-    #[cfg_attr(feature = "ts", ts(type = "string"))]
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub text: Arc<str>,
     /// The line was longer than the line limit: this is one piece, and the line goes on in the
@@ -484,6 +654,10 @@ pub enum Event {
         request_id: String,
         outcome: ApprovalOutcome,
     },
+    /// A task's worktree was merged, kept or discarded, or got an end-of-task commit.
+    WorktreeChanged {
+        task: TaskId,
+    },
 }
 
 impl Event {
@@ -499,7 +673,8 @@ impl Event {
             | Event::PersistFailed { task, .. }
             | Event::StatusChanged { task, .. }
             | Event::ApprovalRequested { task, .. }
-            | Event::ApprovalResolved { task, .. } => *task,
+            | Event::ApprovalResolved { task, .. }
+            | Event::WorktreeChanged { task } => *task,
         }
     }
 

@@ -90,7 +90,7 @@ impl Supervisor {
     pub(crate) fn queued_in(&self, project: &Path, id: TaskId) -> bool {
         lock_tasks(&self.inner)
             .values()
-            .any(|s| s.queued.is_some() && s.record.id < id && s.record.project_dir == project)
+            .any(|s| s.queued.is_some() && s.record.id < id && s.record.work_dir() == project)
     }
 
     /// The slot of a queued task found in the history: this supervisor takes it over (and
@@ -162,7 +162,7 @@ impl Supervisor {
         let queued: Vec<(TaskId, PathBuf)> = lock_tasks(inner)
             .values()
             .filter(|s| s.queued.is_some() && s.record.status == TaskStatus::Queued)
-            .map(|s| (s.record.id, s.record.project_dir.clone()))
+            .map(|s| (s.record.id, s.record.work_dir().to_path_buf()))
             .collect();
         if queued.is_empty() {
             return false;
@@ -224,10 +224,7 @@ impl Supervisor {
             task: id,
             status: TaskStatus::Pending,
         });
-        tracing::info!(
-            "queued task {id} starts in {}",
-            record.project_dir.display()
-        );
+        tracing::info!("queued task {id} starts in {}", record.work_dir().display());
         let launched = config.agent.resolve().and_then(|agent| {
             self.launch(record, project_lock, config.clone(), agent, cancel, done)
         });

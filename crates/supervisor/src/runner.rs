@@ -128,6 +128,37 @@ impl Run {
                 &mut Outcome::default(),
             );
         }
+        // Whatever the agent left uncommitted in its worktree goes onto the task's branch, so
+        // nothing is lost whatever comes next; done before anyone sees the task end.
+        let mut worktree_note = None;
+        if let Some(worktree) = record.worktree.clone() {
+            let message = crate::review::commit_message(&record);
+            let branch = worktree.branch.clone();
+            let committed = tokio::task::spawn_blocking(move || {
+                crate::worktree::commit_leftovers(&worktree, &message)
+            })
+            .await
+            .unwrap_or_else(|e| {
+                Err(crate::Error::Git {
+                    action: "commit the task's changes".into(),
+                    message: e.to_string(),
+                })
+            });
+            let line = match committed {
+                Ok(true) => Some(format!(
+                    "[tasktray] committed the changes left in the worktree onto {branch}"
+                )),
+                Ok(false) => None,
+                Err(e) => {
+                    let note = format!("{e}; the changes are still in the worktree");
+                    worktree_note = Some(note.clone());
+                    Some(format!("[tasktray] {note}"))
+                }
+            };
+            if let Some(line) = line {
+                sink.note(line, &mut Outcome::default());
+            }
+        }
         let now = inner.clock.now_ms();
         let lines = sink.lines;
         // The project is free before anyone can see the task ended: a spawn right after
@@ -143,6 +174,9 @@ impl Run {
             r.session_id = outcome.session_id.clone().or(r.session_id.take());
             r.result = outcome.result.clone();
             r.line_count = lines;
+            if let Some(w) = r.worktree.as_mut() {
+                w.note = worktree_note.clone();
+            }
         });
         // The transcript is made from the log: it must be whole on disk first.
         sink.close().await;
@@ -218,7 +252,7 @@ impl Run {
             .args(shim::shim_args(config.grace, &self.stdin))
             .arg(agent)
             .args(args)
-            .current_dir(&record.project_dir)
+            .current_dir(record.work_dir())
             .env_remove("CLAUDECODE")
             .env(MARKER_ENV, &marker)
             .envs(config.extra_env.iter().map(|(k, v)| (k, v)))
@@ -258,17 +292,14 @@ impl Run {
                 _ => a.to_string_lossy().into_owned(),
             })
             .collect();
-        tracing::debug!(task = %id, shim = %config.shim.program.display(), agent = %agent.display(), args = ?shown_args, cwd = %record.project_dir.display(), ?extra_env_names, two_way = input_writer.is_some(), "starting");
+        tracing::debug!(task = %id, shim = %config.shim.program.display(), agent = %agent.display(), args = ?shown_args, cwd = %record.work_dir().display(), ?extra_env_names, two_way = input_writer.is_some(), "starting");
         let mut child = match command.spawn() {
             Ok(child) => child,
             Err(e) => {
-                let reason = if record.project_dir.is_dir() {
+                let reason = if record.work_dir().is_dir() {
                     format!("could not start the task: {e}")
                 } else {
-                    format!(
-                        "the project folder {} is gone",
-                        record.project_dir.display()
-                    )
+                    format!("the project folder {} is gone", record.work_dir().display())
                 };
                 return fail_to_start(sink, outcome, reason);
             }

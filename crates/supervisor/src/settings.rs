@@ -41,6 +41,9 @@ pub struct Settings {
     pub default_permission_mode: PermissionMode,
     pub default_model: Option<String>,
     pub keep_session_by_default: bool,
+    /// New tasks in a git repository run in a worktree of their own unless the user says
+    /// otherwise.
+    pub worktree_by_default: bool,
     /// Desktop notifications when a task completes or fails.
     pub notifications: bool,
     /// Output lines kept in memory per task.
@@ -64,6 +67,7 @@ impl Default for Settings {
             default_permission_mode: PermissionMode::Default,
             default_model: None,
             keep_session_by_default: false,
+            worktree_by_default: false,
             notifications: true,
             ring_lines: DEFAULT_RING_LINES as u32,
             grace_secs: DEFAULT_GRACE.as_secs_f64(),

@@ -21,7 +21,9 @@ use crate::conversation::Line;
 use crate::error::{Error, Result};
 use crate::history::History;
 use crate::lock::ProjectLock;
-use crate::model::{Event, ProcessRef, SpawnRequest, TaskId, TaskRecord, TaskStatus};
+use crate::model::{
+    Event, ProcessRef, SpawnRequest, TaskId, TaskRecord, TaskStatus, Worktree, WorktreeState,
+};
 use crate::procfs;
 use crate::ring::OutputRing;
 use crate::runner::Run;
@@ -29,6 +31,7 @@ use crate::shim::AgentInput;
 use crate::table::{
     lock, lock_tasks, Inner, Live, Slot, EVENT_CAPACITY, MARKER_ENV, TRANSCRIPT_WRITERS,
 };
+use crate::worktree;
 
 /// How long shutdown waits for runners after killing their trees.
 const SHUTDOWN_KILL_WAIT: Duration = Duration::from_secs(5);
@@ -145,6 +148,12 @@ impl Supervisor {
     /// running limit, or with [`SpawnRequest::queue`] while its project is busy, the task is
     /// `queued` instead and starts by itself when it is its turn.
     pub fn spawn(&self, request: SpawnRequest) -> Result<TaskId> {
+        self.spawn_in(request, None)
+    }
+
+    /// [`Supervisor::spawn`], in `reuse` (a follow-up's worktree) when given; a task that asks
+    /// for a worktree of its own and has none gets a new one.
+    fn spawn_in(&self, request: SpawnRequest, reuse: Option<Worktree>) -> Result<TaskId> {
         let inner = &self.inner;
         if inner.root.is_cancelled() {
             return Err(Error::ShuttingDown);
@@ -160,26 +169,62 @@ impl Supervisor {
         // Checked now even for a task that is queued, so a missing agent is said at once.
         let agent = config.agent.resolve()?;
 
+        let name = task_name(&request.name, &request.prompt);
+        let new_worktree = request.options.worktree && reuse.is_none();
+        // A task in a worktree of its own: the repository is checked before it takes an id,
+        // and the worktree made before it is admitted (its folder is new, so always free).
+        let made = if new_worktree {
+            worktree::repo_head(&project)?;
+            let id = inner.history.allocate_id()?;
+            match worktree::create(&inner.history.worktrees_dir(), &project, id, &name) {
+                Ok(made) => Some((id, made)),
+                Err(e) => {
+                    let _ = inner.history.remove(id);
+                    return Err(e);
+                }
+            }
+        } else {
+            None
+        };
+        let undo = |id: TaskId| {
+            let _ = inner.history.remove(id);
+            if let Some((_, made)) = &made {
+                if let Err(e) = worktree::remove(made, false) {
+                    tracing::warn!("task {id}: could not remove its new worktree: {e}");
+                }
+            }
+        };
+        let worktree = reuse.or_else(|| made.as_ref().map(|(_, w)| w.clone()));
+        let work_dir = worktree.as_ref().map_or(project.clone(), |w| w.dir.clone());
+
         // Deciding whether the task starts and making it count are one step.
         let _admission = lock(&inner.admission);
-        // The project first: a refused task takes no id.
-        let mut project_lock = match ProjectLock::take(&inner.history.locks_dir(), &project) {
+        // The folder first: a refused task takes no id.
+        let mut project_lock = match ProjectLock::take(&inner.history.locks_dir(), &work_dir) {
             Ok(lock) => Some(lock),
             Err(Error::ProjectBusy { .. }) if request.queue => None,
-            Err(e) => return Err(e),
+            Err(e) => {
+                if let Some((id, _)) = &made {
+                    undo(*id);
+                }
+                return Err(e);
+            }
         };
-        let id = inner.history.allocate_id()?;
+        let id = match &made {
+            Some((id, _)) => *id,
+            None => inner.history.allocate_id()?,
+        };
         if let Some(held) = project_lock.as_mut() {
             if let Err(e) = held.hold_for(id) {
-                let _ = inner.history.remove(id);
+                undo(id);
                 return Err(e);
             }
         }
         let project_lock =
-            project_lock.filter(|_| !self.over_limit(&config) && !self.queued_in(&project, id));
+            project_lock.filter(|_| !self.over_limit(&config) && !self.queued_in(&work_dir, id));
         let record = TaskRecord {
             id,
-            name: task_name(&request.name, &request.prompt),
+            name,
             prompt: request.prompt,
             project_dir: project,
             options: request.options,
@@ -200,9 +245,10 @@ impl Supervisor {
             owner: inner.me,
             shim: None,
             line_count: 0,
+            worktree,
         };
         if let Err(e) = inner.history.save(&record) {
-            let _ = inner.history.remove(id);
+            undo(id);
             return Err(e);
         }
         let cancel = inner.root.child_token();
@@ -233,13 +279,13 @@ impl Supervisor {
         );
         let _ = inner.events.send(Event::Spawned { task: id });
         let (Some(project_lock), Some(done_tx)) = (project_lock, done_tx) else {
-            tracing::info!("task {id} queued for {}", record.project_dir.display());
+            tracing::info!("task {id} queued for {}", record.work_dir().display());
             return Ok(id);
         };
-        tracing::info!("task {id} spawned in {}", record.project_dir.display());
+        tracing::info!("task {id} spawned in {}", record.work_dir().display());
         if let Err(e) = self.launch(record, project_lock, config, agent, cancel, done_tx) {
             lock_tasks(inner).remove(&id);
-            let _ = inner.history.remove(id);
+            undo(id);
             let _ = inner.events.send(Event::Removed { task: id });
             return Err(e);
         }
@@ -337,17 +383,43 @@ impl Supervisor {
         let mut options = record.options.clone();
         options.resume = Some(session);
         options.keep_session = true;
-        self.spawn(SpawnRequest {
-            name: format!(
-                "{} (follow-up)",
-                record.name.trim_end_matches(" (follow-up)")
-            ),
-            prompt,
-            project_dir: record.project_dir,
-            options,
-            follow_up_of: Some(id),
-            queue: false,
-        })
+        // A worktree task's follow-up goes on in the same worktree, on the same branch.
+        let worktree = match record.worktree.clone() {
+            Some(Worktree {
+                continued_by: Some(to),
+                ..
+            }) => return Err(Error::WorktreeMoved { id, to }),
+            Some(w) if !w.state.is_present() => {
+                return Err(Error::WorktreeGone {
+                    id,
+                    state: w.state.as_str(),
+                })
+            }
+            Some(w) => Some(Worktree {
+                state: WorktreeState::Open,
+                note: None,
+                ..w
+            }),
+            None => None,
+        };
+        let follow_up = self.spawn_in(
+            SpawnRequest {
+                name: format!(
+                    "{} (follow-up)",
+                    record.name.trim_end_matches(" (follow-up)")
+                ),
+                prompt,
+                project_dir: record.project_dir,
+                options,
+                follow_up_of: Some(id),
+                queue: false,
+            },
+            worktree.clone(),
+        )?;
+        if worktree.is_some() {
+            self.set_worktree(id, |w| w.continued_by = Some(follow_up))?;
+        }
+        Ok(follow_up)
     }
 
     /// Asks a running task to stop (SIGTERM to its tree, SIGKILL after the grace period) and
@@ -428,6 +500,12 @@ impl Supervisor {
     /// Forgets a finished task: its history and log are deleted (the transcript file in the
     /// project stays). Refused while it runs.
     pub fn cleanup(&self, id: TaskId) -> Result<()> {
+        // Its worktree may hold work nobody merged: the user decides about it first.
+        if let Some(record) = self.get(id).filter(|r| !r.status.is_active()) {
+            if let Some(w) = record.worktree.filter(|w| w.state.is_present()) {
+                return Err(Error::WorktreeOpen { id, path: w.path });
+            }
+        }
         {
             let mut tasks = lock_tasks(&self.inner);
             match tasks.get(&id) {
@@ -532,7 +610,7 @@ impl Supervisor {
     }
 }
 
-fn canonical_project(path: &Path) -> Result<std::path::PathBuf> {
+pub(crate) fn canonical_project(path: &Path) -> Result<std::path::PathBuf> {
     if !path.is_absolute() {
         return Err(Error::ProjectDirRelative {
             path: path.to_path_buf(),

@@ -341,6 +341,7 @@ fn write_history(dir: &Path, count: usize) -> Result<(f64, f64)> {
             owner: None,
             shim: None,
             line_count: 40,
+            worktree: None,
         })?;
     }
     drop(history);

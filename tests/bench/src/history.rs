@@ -252,6 +252,7 @@ pub fn populate(data: &Path, count: usize, projects: &Path) -> Result<()> {
             owner: None,
             shim: None,
             line_count: 120,
+            worktree: None,
         };
         let mut json = serde_json::to_value(&record)?;
         json["version"] = supervisor::FORMAT_VERSION.into();

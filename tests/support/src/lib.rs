@@ -219,3 +219,38 @@ pub fn output_of(command: &mut std::process::Command) -> std::process::Output {
         stderr: err_reader.join().expect("stderr reader"),
     }
 }
+
+/// Runs git in `dir` (no global or system config, so the machine's settings cannot change a
+/// test) and returns its stdout; panics with git's words when it fails.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = output_of(
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .env("LC_ALL", "C")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null"),
+    );
+    assert!(
+        out.status.success(),
+        "git {args:?} in {} failed: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Makes `dir` a git repository on branch `main` with a user identity of its own and one
+/// commit holding `README.md`.
+pub fn git_repo(dir: &Path) -> PathBuf {
+    fs::create_dir_all(dir).expect("create the repository folder");
+    git(dir, &["init", "--quiet", "--initial-branch=main"]);
+    git(dir, &["config", "user.name", "Test User"]);
+    git(dir, &["config", "user.email", "test@example.com"]);
+    git(dir, &["config", "commit.gpgsign", "false"]);
+    fs::write(dir.join("README.md"), "hello\n").expect("write README.md");
+    git(dir, &["add", "README.md"]);
+    git(dir, &["commit", "--quiet", "-m", "first"]);
+    dir.to_path_buf()
+}

@@ -38,6 +38,7 @@ fn record(id: TaskId, project: &Path, name: &str, prompt: &str, result: &str) ->
         owner: None,
         shim: None,
         line_count: 0,
+        worktree: None,
     }
 }
 

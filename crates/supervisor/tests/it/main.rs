@@ -9,6 +9,7 @@ mod output;
 mod processes;
 mod queue;
 mod two_way;
+mod worktree;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
