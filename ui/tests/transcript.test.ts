@@ -161,7 +161,7 @@ describe('Transcript', () => {
     expect(t.chunks[0]).toBe(a);
     expect(t.chunks[1]).toBe(b);
     expect(b!.lines).toHaveLength(6);
-    t.raw = true;
+    t.setRaw(true);
     expect(b!.rows[0]?.entry).toBeNull();
   });
 

@@ -68,21 +68,20 @@ export function toLine(v: LineView): Line {
 export class Chunk {
   readonly key: number;
   lines = $state.raw<Line[]>([]);
-  readonly #raw: () => boolean;
-  rows: Row[] = $derived(this.#rowsOf(this.lines));
+  /** The form this chunk is drawn in: the agent's raw lines, or transcript rows. Each chunk has
+   * its own, so that a switch can redraw the chunks on screen first (`Transcript.setRaw`). */
+  raw = $state(false);
+  rows: Row[] = $derived(this.raw ? this.lines.map((l) => l.raw) : this.lines.flatMap((l) => l.rows));
 
-  constructor(key: number, raw: () => boolean) {
+  constructor(key: number, raw: boolean) {
     this.key = key;
-    this.#raw = raw;
-  }
-
-  #rowsOf(lines: Line[]): Row[] {
-    return this.#raw() ? lines.map((l) => l.raw) : lines.flatMap((l) => l.rows);
+    this.raw = raw;
   }
 }
 
-/** Groups `lines` into chunks, reusing the chunks of `prev` and leaving unchanged ones alone. */
-export function rechunk(prev: Chunk[], lines: Line[], raw: () => boolean): Chunk[] {
+/** Groups `lines` into chunks, reusing the chunks of `prev` and leaving unchanged ones alone.
+ * New chunks are drawn raw when `raw`. */
+export function rechunk(prev: Chunk[], lines: Line[], raw: boolean): Chunk[] {
   const byKey = new Map(prev.map((c) => [c.key, c]));
   const out: Chunk[] = [];
   for (let i = 0; i < lines.length; ) {

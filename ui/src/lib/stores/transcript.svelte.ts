@@ -38,13 +38,15 @@ export const PAGE_LINES = 500;
 export const REFETCH_INTERVAL_MS = 250;
 /** Most lines queued while a fetch is in flight; past it the queue is dropped and re-fetched. */
 const MAX_QUEUED = 4 * RENDER_CAP;
+/** Chunks redrawn in the other form per frame, after the ones on screen (see `setRaw`). */
+export const SWITCH_CHUNKS_PER_FRAME = 2;
 
 export class Transcript {
   readonly id: TaskId;
   #lines = $state.raw<Line[]>([]);
   /** The rendered window in chunks, oldest first. */
   chunks = $state.raw<Chunk[]>([]);
-  /** Show raw lines instead of the parsed transcript. */
+  /** Show raw lines instead of the parsed transcript (`setRaw` switches; each chunk follows). */
   raw = $state(false);
   /** Keep the view pinned to the newest line. */
   following = $state(true);
@@ -77,6 +79,10 @@ export class Transcript {
   #lastFetch = -Infinity;
   #queue: LineView[] = [];
   #disposed = false;
+  /** The chunks still in the other form after a switch are redrawn from this frame on. */
+  #switching: number | null = null;
+  /** The key of the chunk a switch started from: the others follow nearest first. */
+  #switchFrom = 0;
 
   constructor(id: TaskId) {
     this.id = id;
@@ -89,12 +95,42 @@ export class Transcript {
 
   set lines(lines: Line[]) {
     this.#lines = lines;
-    this.chunks = rechunk(this.chunks, lines, () => this.raw);
+    this.chunks = rechunk(this.chunks, lines, this.raw);
   }
 
   dispose(): void {
     this.#disposed = true;
     this.#queue = [];
+    if (this.#switching !== null) cancelFrame(this.#switching);
+    this.#switching = null;
+  }
+
+  /** Shows the agent's raw lines (true) or the transcript. The chunks in `first` (those on
+   * screen) are redrawn at once; the others follow, SWITCH_CHUNKS_PER_FRAME a frame, nearest
+   * first. Redrawing every row of the window in one go (up to RENDER_CAP) kept the webview
+   * from answering the click for 55-80 ms, and from drawing anything else meanwhile
+   * (docs/benchmarks.md, 9). Without `first`, every chunk is redrawn at once. */
+  setRaw(on: boolean, first: Chunk[] = this.chunks): void {
+    this.raw = on;
+    for (const chunk of first) chunk.raw = on;
+    const mid = first[Math.floor(first.length / 2)];
+    this.#switchFrom = mid ? mid.key : (this.chunks.at(-1)?.key ?? 0);
+    this.#switchRest();
+  }
+
+  #switchRest(): void {
+    if (this.#switching !== null || this.#disposed) return;
+    if (this.chunks.every((c) => c.raw === this.raw)) return;
+    this.#switching = nextFrame(() => {
+      this.#switching = null;
+      if (this.#disposed) return;
+      const from = this.#switchFrom;
+      const behind = this.chunks
+        .filter((c) => c.raw !== this.raw)
+        .sort((a, b) => Math.abs(a.key - from) - Math.abs(b.key - from));
+      for (const chunk of behind.slice(0, SWITCH_CHUNKS_PER_FRAME)) chunk.raw = this.raw;
+      this.#switchRest();
+    });
   }
 
   /** Fetches the tail (`task_output`) and replaces the window with its last `keep` lines (at
@@ -290,6 +326,16 @@ export class Transcript {
     this.#entryCount = entries;
     this.lines = lines.slice(drop);
   }
+}
+
+/** Runs `go` before the next frame is drawn (a timer where there are no frames). */
+function nextFrame(go: () => void): number {
+  return typeof requestAnimationFrame === 'function' ? requestAnimationFrame(go) : (setTimeout(go, 16) as unknown as number);
+}
+
+function cancelFrame(handle: number): void {
+  if (typeof cancelAnimationFrame === 'function') cancelAnimationFrame(handle);
+  else clearTimeout(handle);
 }
 
 function count(lines: Line[]): number {
