@@ -27,6 +27,13 @@ fn main() {
         "take_navigation",
         "keep_draft",
         "get_draft",
+        "repo_head",
+        "review_task",
+        "file_diff",
+        "merge_task",
+        "discard_worktree",
+        "keep_branch",
+        "open_worktree",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new()

@@ -22,7 +22,7 @@ use crate::state::{AppState, KeptDraft};
 const VERSION_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs `work` on the blocking pool, so the window's thread never waits on a disk or a lock.
-async fn off_main<T: Send + 'static>(
+pub(crate) async fn off_main<T: Send + 'static>(
     work: impl FnOnce() -> IpcResult<T> + Send + 'static,
 ) -> IpcResult<T> {
     tauri::async_runtime::spawn_blocking(work)

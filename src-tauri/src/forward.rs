@@ -173,6 +173,7 @@ impl Forwarder {
             Event::ApprovalResolved { request_id, .. } => {
                 (ChangeKind::ApprovalResolved, Some(request_id.clone()))
             }
+            Event::WorktreeChanged { .. } => (ChangeKind::WorktreeChanged, None),
             _ => return,
         };
         if let Err(e) = self.app.emit(

@@ -17,6 +17,7 @@ pub mod models;
 pub mod notify;
 pub mod state;
 pub mod tray;
+pub mod worktrees;
 
 use std::sync::Mutex;
 
@@ -85,6 +86,13 @@ pub fn run() {
             commands::keep_draft,
             commands::get_draft,
             lifecycle::take_navigation,
+            worktrees::repo_head,
+            worktrees::review_task,
+            worktrees::file_diff,
+            worktrees::merge_task,
+            worktrees::discard_worktree,
+            worktrees::keep_branch,
+            worktrees::open_worktree,
         ])
         .setup(move |app| {
             setup(app, handle)?;

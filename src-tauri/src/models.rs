@@ -95,6 +95,8 @@ pub enum ChangeKind {
     ApprovalRequested,
     /// A request was answered, timed out or withdrawn (`message` is the request id).
     ApprovalResolved,
+    /// The task's worktree was merged, kept or discarded: re-read the task and its review.
+    WorktreeChanged,
 }
 
 /// `task://output`: new lines of one task, batched.

@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use supervisor::transcript::Entry;
-use supervisor::{Approval, Decision, SpawnRequest, TaskPage, TaskQuery, TaskRecord};
+use supervisor::{
+    Approval, Decision, MergeOutcome, RepoHead, Review, SpawnRequest, TaskPage, TaskQuery,
+    TaskRecord,
+};
 use tasktray::error::IpcError;
 use tasktray::models::{
     AgentInfo, Draft, LineView, Navigate, OutputPage, Settings, TaskChanged, TaskOutput, TaskResync,
@@ -20,7 +23,7 @@ fn generate(dir: &Path) {
     let cfg = ts_rs::Config::new()
         .with_out_dir(dir)
         .with_large_int("number");
-    let exports: [Export; 17] = [
+    let exports: [Export; 20] = [
         Approval::export_all,
         Decision::export_all,
         TaskRecord::export_all,
@@ -38,6 +41,9 @@ fn generate(dir: &Path) {
         Navigate::export_all,
         Draft::export_all,
         IpcError::export_all,
+        RepoHead::export_all,
+        Review::export_all,
+        MergeOutcome::export_all,
     ];
     for export in exports {
         export(&cfg).expect("export TypeScript bindings");

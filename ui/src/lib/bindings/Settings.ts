@@ -11,6 +11,11 @@ export type Settings = {
  */
 agent_path: string | null, default_format: OutputFormat, default_permission_mode: PermissionMode, default_model: string | null, keep_session_by_default: boolean, 
 /**
+ * New tasks in a git repository run in a worktree of their own unless the user says
+ * otherwise.
+ */
+worktree_by_default: boolean, 
+/**
  * Desktop notifications when a task completes or fails.
  */
 notifications: boolean, 

@@ -23,4 +23,9 @@ resume: string | null,
  * Tool rules the agent may use without asking (`--allowedTools`), e.g. `Read`,
  * `Bash(git *)`.
  */
-allowed_tools: Array<string>, };
+allowed_tools: Array<string>, 
+/**
+ * Run in a git worktree of its own, on a new branch `tasktray/<id>-<slug>` from the
+ * repository's current HEAD, so several tasks can work in one repository at once.
+ */
+worktree: boolean, };

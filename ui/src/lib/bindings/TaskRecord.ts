@@ -5,6 +5,7 @@ import type { ResultSummary } from "./ResultSummary";
 import type { TaskId } from "./TaskId";
 import type { TaskOptions } from "./TaskOptions";
 import type { TaskStatus } from "./TaskStatus";
+import type { Worktree } from "./Worktree";
 
 /**
  * Everything known about a task: the persisted metadata, also what queries return.
@@ -43,4 +44,8 @@ shim: ProcessRef | null,
 /**
  * Output lines received so far.
  */
-line_count: number, };
+line_count: number, 
+/**
+ * The task's own git worktree and branch, when it runs in one.
+ */
+worktree?: Worktree | null, };
