@@ -5,7 +5,7 @@ CARGO ?= cargo
 # An outer bound on each test run, so a hung test fails instead of hanging CI.
 TEST_TIMEOUT ?= 2400
 
-.PHONY: all deps ui-dist build run test check fmt-check clippy core-has-no-tauri test-ui test-rust test-schema test-e2e bench clean
+.PHONY: all deps ui-dist build run test check fmt-check clippy core-has-no-tauri test-ui test-rust test-schema test-e2e test-deb bench deb install uninstall clean
 
 all: build
 
@@ -26,7 +26,7 @@ ui-dist: ui/node_modules/.package-lock.json
 run: build
 	./target/debug/tasktray
 
-test: deps ui-dist check test-ui test-rust test-schema test-e2e
+test: deps ui-dist check test-ui test-rust test-schema test-e2e test-deb
 
 check: fmt-check clippy core-has-no-tauri
 
@@ -57,12 +57,12 @@ test-rust: tests/node_modules/.package-lock.json
 test-schema: deps
 	timeout $(TEST_TIMEOUT) tests/schema/run.sh $(CARGO)
 
-# The supervisor's and the app's figures (the release app in a private Xvfb and D-Bus), then the
-# live view's (Chromium with mocked IPC; see ui/README.md).
 # The real app in a real webview under Xvfb, with stub tray and notification servers.
 test-e2e: ui-dist
 	timeout $(TEST_TIMEOUT) tests/e2e/run.sh $(CARGO) test -p tasktray-e2e -- --include-ignored --test-threads=1
 
+# The supervisor's and the app's figures (the release app in a private Xvfb and D-Bus), then the
+# live view's (Chromium with mocked IPC; see ui/README.md).
 bench: deps ui-dist
 	$(CARGO) build --release -p tasktray --features custom-protocol
 	$(CARGO) build --release -p fake-claude -p taskctl -p tasktray-bench
@@ -70,6 +70,33 @@ bench: deps ui-dist
 	@command -v chromium >/dev/null || scripts/install-deps.sh chromium
 	cd ui && npm run bench
 	TASKTRAY_E2E_BENCH=1 TASKTRAY_E2E_BUILD=0 TASKTRAY_E2E_BIN_DIR=$(CURDIR)/target/release tests/e2e/run.sh $(CARGO) test -p tasktray-e2e --test responsive -- --ignored --nocapture click_answered_under_load
+
+# Tauri's bundler (tauri-cli from npm, pinned to the tauri crate's version), for the package.
+packaging/node_modules/.package-lock.json: packaging/package.json packaging/package-lock.json
+	cd packaging && npm ci --no-audit --no-fund
+
+# The Debian package of the release build; its path is the last line (docs/packaging.md).
+deb: deps ui-dist packaging/node_modules/.package-lock.json
+	$(CARGO) build --release -p tasktray --features custom-protocol
+	$(CARGO) build --release -p supervisor -p taskctl --bins
+	@packaging/deb.sh release
+
+# The package of the debug build that test-e2e built (the same script as `make deb`, so no
+# release build in CI), checked unpacked, its app under Xvfb, and installed with apt as root.
+test-deb: ui-dist packaging/node_modules/.package-lock.json
+	$(CARGO) build -p tasktray -p supervisor -p taskctl -p fake-claude --bins
+	deb=$$(packaging/deb.sh debug) && TASKTRAY_E2E_DEB=$$deb TASKTRAY_E2E_BUILD=0 \
+		timeout $(TEST_TIMEOUT) tests/e2e/run.sh $(CARGO) test -p tasktray-e2e --test package -- --include-ignored --test-threads=1
+
+# A user-local install from source, without root (PREFIX=~/.local unless given).
+PREFIX ?= $(HOME)/.local
+install: deps ui-dist
+	$(CARGO) build --release -p tasktray --features custom-protocol
+	$(CARGO) build --release -p supervisor -p taskctl --bins
+	packaging/install.sh install $(CURDIR)/target/release $(PREFIX)
+
+uninstall:
+	packaging/install.sh uninstall $(PREFIX)
 
 clean:
 	$(CARGO) clean

@@ -6,10 +6,12 @@ set -euo pipefail
 # Build: a C toolchain and WebKitGTK for the app. Run and test: the tray library, a virtual X
 # server, a D-Bus session, the WebDriver for WebKitGTK, Python D-Bus for the test stubs, curl
 # for the local API's tests (and its examples), Python's venv for the API's schemathesis run,
-# and Node.js for the UI.
+# and Node.js for the UI. The Debian package: the tray library's pkg-config file (Tauri's
+# bundler names it in Depends), dpkg-dev, and desktop-file-utils to check the desktop entry.
 packages=(
   build-essential pkg-config ca-certificates python3 python3-venv libwebkit2gtk-4.1-dev
   libayatana-appindicator3-1 xvfb dbus dbus-x11 x11-utils webkit2gtk-driver python3-dbus-next curl
+  libayatana-appindicator3-dev dpkg-dev desktop-file-utils
 )
 # Extra packages named on the command line (e.g. chromium, for `make bench`).
 packages+=("$@")

@@ -7,9 +7,11 @@
 //! - `tray`, `notify`, `lifecycle`: the tray menu, desktop notifications, the window (built
 //!   when shown, destroyed when closed) and quit
 //! - `models`, `error`, `settings`, `state`: IPC types, `{code, message}` errors, settings
+//! - `desktop`: `--version`, the installed shim, "Start at login" (the autostart entry)
 
 pub mod api;
 pub mod commands;
+pub mod desktop;
 pub mod error;
 pub mod forward;
 pub mod lifecycle;
@@ -29,6 +31,9 @@ use crate::state::AppState;
 
 /// Starts the app; returns when it quits.
 pub fn run() {
+    if desktop::print_version_if_asked(std::env::args()) {
+        return;
+    }
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
         eprintln!(
             "tasktray: there is no graphical session here (neither DISPLAY nor WAYLAND_DISPLAY is \
@@ -60,6 +65,7 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_opener::init())
+        .plugin(desktop::autostart_plugin())
         .invoke_handler(tauri::generate_handler![
             commands::list_tasks,
             commands::get_task,
@@ -93,6 +99,9 @@ pub fn run() {
             worktrees::discard_worktree,
             worktrees::keep_branch,
             worktrees::open_worktree,
+            desktop::app_version,
+            desktop::start_at_login,
+            desktop::set_start_at_login,
         ])
         .setup(move |app| {
             setup(app, handle)?;
@@ -148,7 +157,9 @@ fn setup(
 
     let settings_path = Settings::path(&data_dir);
     let settings = Settings::load(&settings_path);
-    let shim = ShimProgram::sibling_or_current_exe("tasktray-shim")?;
+    let shim = ShimProgram {
+        program: desktop::shim_program(&std::env::current_exe()?),
+    };
     tracing::info!("task shim: {}", shim.program.display());
     let mut config = SupervisorConfig::new(data_dir, AgentSearch::default(), shim);
     settings.apply(&mut config);

@@ -107,4 +107,39 @@ describe('settings', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'Save' }));
     expect((await screen.findByRole('alert')).textContent).toContain('read-only file system');
   });
+
+  it('turns Start at login on and off at once, without Save, and shows the version', async () => {
+    let entry = false;
+    const { calls } = await openSettings({
+      app_version: () => '0.1.0',
+      start_at_login: () => entry,
+      set_start_at_login: (a) => (entry = a.enabled as boolean),
+    });
+    expect(await screen.findByText('Tasktray 0.1.0')).toBeTruthy();
+    const box = screen.getByLabelText('Start at login') as HTMLInputElement;
+    await waitFor(() => expect(box.disabled).toBe(false));
+    expect(box.checked).toBe(false);
+    await fireEvent.click(box);
+    await waitFor(() => expect(calledWith(calls, 'set_start_at_login')).toEqual([{ enabled: true }]));
+    await waitFor(() => expect(box.checked).toBe(true));
+    expect(entry).toBe(true);
+    await fireEvent.click(box);
+    await waitFor(() => expect(calledWith(calls, 'set_start_at_login').at(-1)).toEqual({ enabled: false }));
+    await waitFor(() => expect(box.checked).toBe(false));
+    expect(calledWith(calls, 'save_settings')).toHaveLength(0);
+  });
+
+  it('says why Start at login could not change, and shows it as it is', async () => {
+    await openSettings({
+      start_at_login: () => false,
+      set_start_at_login: () => {
+        throw { code: 'Autostart', message: 'cannot change the autostart entry (~/.config/autostart): permission denied' };
+      },
+    });
+    const box = screen.getByLabelText('Start at login') as HTMLInputElement;
+    await waitFor(() => expect(box.disabled).toBe(false));
+    await fireEvent.click(box);
+    expect((await screen.findByTestId('settings-start-at-login-error')).textContent).toContain('permission denied');
+    expect(box.checked).toBe(false);
+  });
 });

@@ -45,6 +45,16 @@ pub enum Command {
     /// Follow a running task of the app from this terminal: its output live, its questions
     /// asked here; Ctrl-C cancels it; exits as `run` does (needs the app).
     Follow(FollowArgs),
+    /// Print the shell completion script for SHELL (bash, zsh, fish, elvish, powershell);
+    /// the package installs them. E.g. `taskctl completions bash >
+    /// ~/.local/share/bash-completion/completions/taskctl`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page, taskctl(1), as roff (`taskctl man | man -l -`).
+    #[command(hide = true)]
+    Man,
 }
 
 #[derive(Debug, Args)]

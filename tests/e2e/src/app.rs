@@ -102,6 +102,12 @@ impl App {
     /// build a webview it would not build by itself (a WebDriver session needs one). Returns
     /// once the app process runs; [`App::finish`] quits it from the tray.
     pub async fn launch_bare(spec: &str, launch: Launch) -> App {
+        Self::launch_bare_of(&env::app_bin(), spec, launch).await
+    }
+
+    /// [`App::launch_bare`] with another `tasktray` binary than the workspace's (one unpacked
+    /// from the package, say).
+    pub async fn launch_bare_of(program: &Path, spec: &str, launch: Launch) -> App {
         let one_app = ONE_APP.lock().await;
         SUBREAPER.call_once(procs::become_subreaper);
         let sandbox = tempfile::Builder::new()
@@ -112,7 +118,7 @@ impl App {
         let sni_offset = records::offset(&env::sni_record());
         let notify_offset = notifications::offset();
         let log = File::create(artifacts.join("app.log")).expect("create the app's log");
-        let mut command = std::process::Command::new(env::app_bin());
+        let mut command = std::process::Command::new(program);
         for key in inherited_to_drop() {
             command.env_remove(key);
         }

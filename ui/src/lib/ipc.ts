@@ -87,6 +87,12 @@ export const takeNavigation = () => call<Navigate | null>('take_navigation');
 export const keepDraft = (draft: Draft | null) => call<null>('keep_draft', { draft });
 /** The draft the form had when the window was closed. */
 export const getDraft = () => call<Draft | null>('get_draft');
+/** The app's version (the same as `tasktray --version` and `taskctl --version`). */
+export const appVersion = () => call<string>('app_version');
+/** Whether Tasktray starts at login: its autostart entry is there. */
+export const startAtLogin = () => call<boolean>('start_at_login');
+/** Writes (with `--hidden`) or removes the autostart entry; the state it is in afterwards. */
+export const setStartAtLogin = (enabled: boolean) => call<boolean>('set_start_at_login', { enabled });
 
 function on<T>(event: string, handler: (payload: T) => void): Promise<UnlistenFn> {
   return listen<T>(event, (e) => handler(e.payload));

@@ -12,6 +12,7 @@ mod printer;
 mod remote;
 mod run;
 mod send;
+mod shell;
 mod show;
 mod wait;
 
@@ -39,6 +40,8 @@ pub fn dispatch(cli: Cli) -> Result<i32, String> {
         Command::Wait(args) => wait::wait(args),
         Command::Follow(args) => follow::follow(args),
         Command::Mcp => mcp::mcp(),
+        Command::Completions { shell } => shell::completions(shell),
+        Command::Man => shell::man(),
     }
 }
 
