@@ -113,8 +113,6 @@ export function defaults(over: Record<string, Handler> = {}): Record<string, Han
     keep_draft: () => null,
     app_version: () => '0.1.0',
     start_at_login: () => false,
-    app_version: () => '0.1.0',
-    start_at_login: () => false,
     ...over,
   };
 }
