@@ -108,6 +108,8 @@ fn status_of(error: &Error) -> StatusCode {
         | Error::ProjectDirMissing { .. }
         | Error::ProjectNotDir { .. }
         | Error::EmptyMessage
+        | Error::NotARepository { .. }
+        | Error::NoCommits { .. }
         | Error::InvalidSettings { .. } => StatusCode::BAD_REQUEST,
         Error::TaskNotFound { .. } | Error::ApprovalNotFound { .. } => StatusCode::NOT_FOUND,
         Error::ProjectBusy { .. }
@@ -117,7 +119,16 @@ fn status_of(error: &Error) -> StatusCode {
         | Error::TaskElsewhere { .. }
         | Error::NoSession { .. }
         | Error::NotTwoWay { .. }
-        | Error::InputClosed { .. } => StatusCode::CONFLICT,
+        | Error::InputClosed { .. }
+        | Error::NoWorktree { .. }
+        | Error::WorktreeGone { .. }
+        | Error::WorktreeMoved { .. }
+        | Error::WorktreeOpen { .. }
+        | Error::NoBaseBranch { .. }
+        | Error::WrongBranch { .. }
+        | Error::MergeConflict { .. }
+        | Error::MainFolderDirty { .. }
+        | Error::UnmergedWork { .. } => StatusCode::CONFLICT,
         Error::InputBusy { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,

@@ -19,6 +19,7 @@ use crate::types::ResyncEvent;
         (name = "tasks", description = "Start, list, wait for, cancel and remove tasks"),
         (name = "output", description = "A task's output, by sequence number"),
         (name = "interaction", description = "Approvals, messages and interrupts of running two-way tasks"),
+        (name = "worktrees", description = "Review, merge, keep or discard a worktree task's branch"),
         (name = "events", description = "Server-Sent Events of every task"),
         (name = "settings", description = "The user's settings, shared by the app and taskctl"),
         (name = "meta", description = "Versions")

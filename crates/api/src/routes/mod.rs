@@ -6,6 +6,7 @@ mod interact;
 mod meta;
 mod output;
 mod tasks;
+mod worktree;
 
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -31,6 +32,12 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(events::events))
         .routes(routes!(meta::get_settings, meta::put_settings))
         .routes(routes!(meta::version))
+        .routes(routes!(worktree::review))
+        .routes(routes!(worktree::diff))
+        .routes(routes!(worktree::merge))
+        .routes(routes!(worktree::keep_branch))
+        .routes(routes!(worktree::discard))
+        .routes(routes!(worktree::repo_head))
 }
 
 /// Runs `work` (file writes with fsync, locks, process signals) on the blocking pool, so a

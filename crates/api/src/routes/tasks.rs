@@ -152,7 +152,7 @@ pub(crate) async fn get(
         (status = 204, description = "Removed"),
         (status = 400, description = "InvalidPath: the id is not a task id", body = ApiError),
         (status = 404, description = "TaskNotFound", body = ApiError),
-        (status = 409, description = "TaskRunning: cancel it first", body = ApiError)))]
+        (status = 409, description = "TaskRunning: cancel it first; WorktreeOpen: merge, keep or discard its worktree first", body = ApiError)))]
 pub(crate) async fn remove(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<TaskId>,

@@ -10,6 +10,7 @@ mod meta;
 mod socket;
 mod tasks;
 mod two_way;
+mod worktree;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

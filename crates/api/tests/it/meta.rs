@@ -64,7 +64,7 @@ async fn the_version_and_the_served_openapi_document() {
 }
 
 /// Every route of the README, as `METHOD path`.
-const ROUTES: [&str; 17] = [
+const ROUTES: [&str; 23] = [
     "post /v1/tasks",
     "get /v1/tasks",
     "get /v1/tasks/{id}",
@@ -82,6 +82,12 @@ const ROUTES: [&str; 17] = [
     "get /v1/settings",
     "put /v1/settings",
     "get /v1/version",
+    "get /v1/tasks/{id}/review",
+    "get /v1/tasks/{id}/diff",
+    "post /v1/tasks/{id}/merge",
+    "post /v1/tasks/{id}/keep-branch",
+    "post /v1/tasks/{id}/discard",
+    "get /v1/repo-head",
 ];
 
 #[test]
