@@ -145,6 +145,9 @@ pub struct Draft {
     pub keep_session: bool,
     /// "Queue if the project is busy".
     pub queue: bool,
+    /// "Own worktree" (a draft of a window before the option has none: off).
+    #[serde(default)]
+    pub worktree: bool,
 }
 
 /// Event names, shared by the forwarder, the tray and the tests.

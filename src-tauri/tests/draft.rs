@@ -61,6 +61,7 @@ fn draft(prompt: &str) -> Value {
         "model": "",
         "keep_session": true,
         "queue": false,
+        "worktree": true,
     })
 }
 

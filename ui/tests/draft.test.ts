@@ -113,5 +113,6 @@ function emptyDraft(): Draft {
     model: '',
     keep_session: false,
     queue: false,
+    worktree: false,
   };
 }

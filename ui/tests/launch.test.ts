@@ -75,7 +75,7 @@ describe('launch form', () => {
         name: 'Tidy up',
         prompt: 'Tidy the README\nand the docs',
         project_dir: '/home/u/code/proj',
-        options: { format: 'text', permission_mode: 'acceptEdits', model: 'opus', keep_session: true, resume: null, allowed_tools: [] },
+        options: { format: 'text', permission_mode: 'acceptEdits', model: 'opus', keep_session: true, resume: null, allowed_tools: [], worktree: false },
         follow_up_of: null,
         queue: false,
       } satisfies SpawnRequest,

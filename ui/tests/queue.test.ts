@@ -236,7 +236,7 @@ describe('queueing from the launch form', () => {
   });
 
   it('a follow-up refused as busy offers no queueing (follow_up cannot queue)', async () => {
-    const done = task({ id: 8, status: 'completed', session_id: 's-8', options: { format: 'stream-json', permission_mode: 'plan', model: null, keep_session: true, resume: null, allowed_tools: [] } });
+    const done = task({ id: 8, status: 'completed', session_id: 's-8', options: { format: 'stream-json', permission_mode: 'plan', model: null, keep_session: true, resume: null, allowed_tools: [], worktree: false } });
     backend(
       defaults({
         list_tasks: listing(() => [done]),

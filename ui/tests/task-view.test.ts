@@ -174,7 +174,7 @@ describe('task view', () => {
   });
 
   it('follows up a finished task with a kept session, then opens the new task', async () => {
-    const done = task({ id: 8, status: 'completed', session_id: 's-8', options: { format: 'stream-json', permission_mode: 'plan', model: null, keep_session: true, resume: null, allowed_tools: [] } });
+    const done = task({ id: 8, status: 'completed', session_id: 's-8', options: { format: 'stream-json', permission_mode: 'plan', model: null, keep_session: true, resume: null, allowed_tools: [], worktree: false } });
     const { calls, app } = await openTask(done, () => page([]), { follow_up: () => 9 });
     await fireEvent.click(screen.getByRole('button', { name: 'Follow up' }));
     const box = screen.getByLabelText('Follow-up prompt');

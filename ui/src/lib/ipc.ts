@@ -10,9 +10,12 @@ import type {
   Decision,
   Draft,
   IpcError,
+  MergeOutcome,
   Navigate,
   OutputPage,
   ProcessRef,
+  RepoHead,
+  Review,
   Settings,
   SpawnRequest,
   TaskChanged,
@@ -93,6 +96,23 @@ export const appVersion = () => call<string>('app_version');
 export const startAtLogin = () => call<boolean>('start_at_login');
 /** Writes (with `--hidden`) or removes the autostart entry; the state it is in afterwards. */
 export const setStartAtLogin = (enabled: boolean) => call<boolean>('set_start_at_login', { enabled });
+/** The repository around a folder and its HEAD, where a worktree task would start; errors
+ * `NotARepository` / `GitMissing` say why the option is off there. */
+export const repoHead = (folder: string) => call<RepoHead>('repo_head', { folder });
+/** What a finished worktree task's branch changed: files (bounded diffs), commits. */
+export const reviewTask = (id: TaskId) => call<Review>('review_task', { id });
+/** One file's whole diff, for a file the review sent without its patch. */
+export const fileDiff = (id: TaskId, path: string) => call<string>('file_diff', { id, path });
+/** Merges the task's branch into the branch it started from (`MergeConflict`,
+ * `MainFolderDirty`, `WrongBranch` refuse it and leave everything as it was). */
+export const mergeTask = (id: TaskId, squash: boolean) => call<MergeOutcome>('merge_task', { id, squash });
+/** Removes the worktree and its branch; without `force`, `UnmergedWork` refuses while the branch
+ * holds work no other branch has (ask, then call again with `force`). */
+export const discardWorktree = (id: TaskId, force: boolean) => call<null>('discard_worktree', { id, force });
+/** Removes the worktree's folder and keeps its branch. */
+export const keepBranch = (id: TaskId) => call<null>('keep_branch', { id });
+/** Opens the task's worktree folder in the file manager. */
+export const openWorktree = (id: TaskId) => call<null>('open_worktree', { id });
 
 function on<T>(event: string, handler: (payload: T) => void): Promise<UnlistenFn> {
   return listen<T>(event, (e) => handler(e.payload));

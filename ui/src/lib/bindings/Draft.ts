@@ -15,4 +15,8 @@ model: string, keep_session: boolean,
 /**
  * "Queue if the project is busy".
  */
-queue: boolean, };
+queue: boolean, 
+/**
+ * "Own worktree" (a draft of a window before the option has none: off).
+ */
+worktree: boolean, };

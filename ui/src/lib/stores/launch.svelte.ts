@@ -7,7 +7,7 @@
 // after the last keystroke must not lose it, and nothing runs in a page being torn down. At
 // most one call is in flight; edits made meanwhile are sent as one, the newest, right after it.
 
-import type { Draft, IpcError, OutputFormat, PermissionMode, Settings, TaskId } from '../bindings';
+import type { Draft, IpcError, OutputFormat, PermissionMode, RepoHead, Settings, TaskId } from '../bindings';
 import * as ipc from '../ipc';
 import { sentence } from '../text';
 
@@ -25,6 +25,24 @@ export function busyTaskId(e: IpcError): TaskId | null {
   return m ? Number(m[1]) : null;
 }
 
+/** Why a folder cannot have a worktree, short enough for under a checkbox: the first clause of
+ * the backend's message, without the folder's path (the field above shows it). */
+export function shortRepoReason(message: string): string {
+  const i = message.indexOf(': ');
+  const clause = i < 0 ? message : message.slice(0, i);
+  const short = clause
+    .replace(/^\/\S*\s+is\s+/, '')
+    .replace(/\s+at\s+\/\S+/, '')
+    .trim();
+  return sentence(short || message);
+}
+
+/** What a new worktree starts from, as the form says it under the checkbox. */
+export function startsFrom(head: RepoHead): string {
+  const at = head.branch ? `${head.branch} at ${head.short}` : `detached HEAD at ${head.short}`;
+  return head.dirty ? `${at}; uncommitted changes are not included` : at;
+}
+
 export class LaunchForm {
   project_dir = $state('');
   name = $state('');
@@ -36,6 +54,12 @@ export class LaunchForm {
   /** Queue the task when another task runs in its folder, instead of refusing it. Kept for the
    * next task, like the options. */
   queue = $state(false);
+  /** Run the task in a git worktree of its own (when its folder is in a repository). */
+  worktree = $state(false);
+  /** The repository HEAD of the folder (what a worktree starts from), once looked up. */
+  head = $state<RepoHead | null>(null);
+  /** Why the folder can have no worktree (not a repository, no git), shortened; and whole. */
+  headError = $state<{ short: string; message: string } | null>(null);
 
   recent = $state<string[]>([]);
   errors = $state<FieldErrors>({});
@@ -50,6 +74,8 @@ export class LaunchForm {
   #restored = false;
   #keeping = false;
   #keepAgain = false;
+  /** Only the newest repo_head answer counts. */
+  #headSeq = 0;
 
   /** The draft as the app keeps it. */
   draft(): Draft {
@@ -62,6 +88,7 @@ export class LaunchForm {
       model: this.model,
       keep_session: this.keep_session,
       queue: this.queue,
+      worktree: this.worktree,
     };
   }
 
@@ -85,6 +112,7 @@ export class LaunchForm {
     this.model = kept.model;
     this.keep_session = kept.keep_session;
     this.queue = kept.queue;
+    this.worktree = kept.worktree ?? false;
     this.#touched = true;
   }
 
@@ -122,8 +150,36 @@ export class LaunchForm {
       this.permission_mode = settings.default_permission_mode;
       this.model = settings.default_model ?? '';
       this.keep_session = settings.keep_session_by_default;
+      this.worktree = settings.worktree_by_default;
     }
     if (!this.project_dir && recent[0]) this.project_dir = recent[0];
+  }
+
+  /** Looks up the repository of `dir` (call it debounced as the folder changes). An answer for
+   * a folder that is no longer the form's is dropped. */
+  async checkRepo(dir: string): Promise<void> {
+    const seq = ++this.#headSeq;
+    if (!dir.startsWith('/')) {
+      this.head = null;
+      this.headError = null;
+      return;
+    }
+    try {
+      const head = await ipc.repoHead(dir);
+      if (seq !== this.#headSeq) return;
+      this.head = head;
+      this.headError = null;
+    } catch (err) {
+      if (seq !== this.#headSeq) return;
+      const message = sentence((err as IpcError).message);
+      this.head = null;
+      this.headError = { short: shortRepoReason(message), message };
+    }
+  }
+
+  /** The worktree option as it is sent: off where the folder has no repository. */
+  get wantsWorktree(): boolean {
+    return this.worktree && !this.headError;
   }
 
   async loadRecent(): Promise<string[]> {
@@ -192,6 +248,7 @@ export class LaunchForm {
           keep_session: this.keep_session,
           resume: null,
           allowed_tools: [], // the backend adds the ones Settings always allows
+          worktree: this.wantsWorktree,
         },
         follow_up_of: null,
         queue,

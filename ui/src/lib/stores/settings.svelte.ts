@@ -19,6 +19,7 @@ export const FALLBACK_SETTINGS: Settings = {
   default_permission_mode: 'default',
   default_model: null,
   keep_session_by_default: false,
+  worktree_by_default: false,
   notifications: true,
   ring_lines: 1000,
   grace_secs: 5,
@@ -56,6 +57,7 @@ export class SettingsForm {
   default_permission_mode = $state<PermissionMode>('default');
   default_model = $state('');
   keep_session_by_default = $state(false);
+  worktree_by_default = $state(false);
   notifications = $state(true);
   ring_lines = $state<number | null>(1000);
   grace_secs = $state<number | null>(5);
@@ -83,6 +85,7 @@ export class SettingsForm {
     this.default_permission_mode = s.default_permission_mode;
     this.default_model = s.default_model ?? '';
     this.keep_session_by_default = s.keep_session_by_default;
+    this.worktree_by_default = s.worktree_by_default;
     this.notifications = s.notifications;
     this.ring_lines = s.ring_lines;
     this.grace_secs = s.grace_secs;
@@ -136,6 +139,7 @@ export class SettingsForm {
       default_permission_mode: this.default_permission_mode,
       default_model: this.default_model.trim() || null,
       keep_session_by_default: this.keep_session_by_default,
+      worktree_by_default: this.worktree_by_default,
       notifications: this.notifications,
       ring_lines: ring,
       grace_secs: grace,
