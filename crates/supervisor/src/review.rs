@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::history::History;
 use crate::lock::ProjectLock;
 use crate::model::{
     Event, MergeOutcome, RepoHead, Review, TaskId, TaskRecord, Worktree, WorktreeState,
@@ -33,7 +34,8 @@ impl Supervisor {
     pub fn diff(&self, id: TaskId, path: Option<&str>, stat: bool) -> Result<String> {
         let record = self.get(id).ok_or(Error::TaskNotFound { id })?;
         let worktree = record.worktree.ok_or(Error::NoWorktree { id })?;
-        worktree::diff_text(&worktree, path, stat)
+        let paths: Vec<&str> = path.into_iter().collect();
+        worktree::diff_text(&worktree, &paths, stat)
     }
 
     /// Merges a finished task's branch into the branch it started from, in the repository's
@@ -114,18 +116,7 @@ impl Supervisor {
     /// Folders in the worktrees folder that no task claims (their task was removed by hand,
     /// or the history was lost). Reported, never removed: they may hold unmerged work.
     pub fn stray_worktrees(&self) -> Vec<StrayWorktree> {
-        let root = self.inner.history.worktrees_dir();
-        if !root.is_dir() {
-            return Vec::new();
-        }
-        // A worktree's folder is named after its task.
-        let claimed = |path: &Path| {
-            path.file_name()
-                .and_then(|name| name.to_str()?.parse::<TaskId>().ok())
-                .and_then(|id| self.get(id)?.worktree)
-                .is_some_and(|w| w.state.is_present() && w.path == path)
-        };
-        worktree::strays(&root, claimed)
+        stray_worktrees(&self.inner.history)
     }
 
     /// A task's record and worktree, once it has finished.
@@ -214,6 +205,23 @@ impl Supervisor {
         let _ = self.inner.events.send(Event::WorktreeChanged { task: id });
         Ok(record)
     }
+}
+
+/// Folders in the history's worktrees folder that no task claims: reported, never removed
+/// (they may hold unmerged work).
+pub fn stray_worktrees(history: &History) -> Vec<StrayWorktree> {
+    let root = history.worktrees_dir();
+    if !root.is_dir() {
+        return Vec::new();
+    }
+    // A worktree's folder is named after its task.
+    let claimed = |path: &Path| {
+        path.file_name()
+            .and_then(|name| name.to_str()?.parse::<TaskId>().ok())
+            .and_then(|id| history.load(id).ok()?.worktree)
+            .is_some_and(|w| w.state.is_present() && w.path == path)
+    };
+    worktree::strays(&root, claimed)
 }
 
 /// "Task #N: <name>", the message of the commits Tasktray makes for a task.

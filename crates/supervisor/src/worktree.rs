@@ -40,6 +40,12 @@ pub(crate) fn repo_head(folder: &Path) -> Result<RepoHead> {
     })
 }
 
+/// Whether `folder` is in a git repository with a commit (a worktree task can start there);
+/// false also when git is missing.
+pub fn in_repository(folder: &Path) -> bool {
+    repo_head(folder).is_ok()
+}
+
 /// Makes task `id`'s branch and worktree (in `root`, the data dir's worktrees folder) from
 /// the HEAD of the repository around `project`.
 pub(crate) fn create(root: &Path, project: &Path, id: TaskId, name: &str) -> Result<Worktree> {
@@ -182,8 +188,9 @@ pub(crate) fn review(id: TaskId, worktree: &Worktree) -> Result<Review> {
     })
 }
 
-/// One file's whole diff (or every file's, with no path), up to [`MAX_OUTPUT`] bytes.
-pub(crate) fn diff_text(worktree: &Worktree, path: Option<&str>, stat: bool) -> Result<String> {
+/// A worktree task's whole diff against where its branch left its target, or the diff of
+/// the files in `paths`; with `stat`, git's summary of the files. At most 64 MiB.
+pub fn diff_text(worktree: &Worktree, paths: &[&str], stat: bool) -> Result<String> {
     let git = Git::new(&worktree.repo)?;
     let target = target(worktree, &git)?;
     let branch = format!("refs/heads/{}", worktree.branch);
@@ -193,8 +200,9 @@ pub(crate) fn diff_text(worktree: &Worktree, path: Option<&str>, stat: bool) -> 
         args.push("--stat");
     }
     args.push(&range);
-    if let Some(path) = path {
-        args.extend(["--", path]);
+    if !paths.is_empty() {
+        args.push("--");
+        args.extend(paths);
     }
     let mut text = git.run("diff the task's branch", args)?;
     if text.len() > MAX_OUTPUT {

@@ -45,6 +45,18 @@ pub enum Command {
     /// Follow a running task of the app from this terminal: its output live, its questions
     /// asked here; Ctrl-C cancels it; exits as `run` does (needs the app).
     Follow(FollowArgs),
+    /// Show what a worktree task changed: its whole diff, or with --stat the files.
+    Diff(DiffArgs),
+    /// Merge a finished worktree task's branch into the branch it started from, in the
+    /// repository's main folder (a fast-forward when possible, else a merge commit). Refused
+    /// with nothing changed on a conflict or when the main folder has uncommitted changes in
+    /// the files it touches.
+    Merge(MergeArgs),
+    /// Remove a finished worktree task's worktree and branch; refused while the branch holds
+    /// work that is not merged anywhere, unless --force.
+    Discard(DiscardArgs),
+    /// Remove a finished worktree task's worktree and keep its branch.
+    KeepBranch(TaskArgs),
     /// Print the shell completion script for SHELL (bash, zsh, fish, elvish, powershell);
     /// the package installs them. E.g. `taskctl completions bash >
     /// ~/.local/share/bash-completion/completions/taskctl`.
@@ -106,6 +118,33 @@ pub struct TaskArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct DiffArgs {
+    pub id: String,
+    /// The files changed and their added and removed lines, instead of the diff.
+    #[arg(long)]
+    pub stat: bool,
+    /// Only these files.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    pub id: String,
+    /// One squashed commit instead of the branch's commits.
+    #[arg(long)]
+    pub squash: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiscardArgs {
+    pub id: String,
+    /// Also when the branch holds work that is not merged anywhere.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct RunArgs {
     /// Project folder to run in [default: the current folder].
     #[arg(short, long, value_name = "DIR")]
@@ -123,6 +162,14 @@ pub struct RunArgs {
     /// running limit in Settings a task is queued either way).
     #[arg(long)]
     pub queue: bool,
+    /// Run in a git worktree of its own, on a new branch `tasktray/<id>-<name>` from the
+    /// repository's HEAD, so other tasks can run in the same repository [default: as in
+    /// Tasktray's Settings, off unless turned on there].
+    #[arg(long, overrides_with = "no_worktree")]
+    pub worktree: bool,
+    /// Run in the folder itself, whatever Settings say.
+    #[arg(long)]
+    pub no_worktree: bool,
     #[command(flatten)]
     pub agent: AgentArgs,
     /// The prompt; `-` reads it from stdin.

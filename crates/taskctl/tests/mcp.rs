@@ -14,7 +14,7 @@ use tasktray_test_support::{bounded, wait_until_async};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout};
 
-const TOOLS: [&str; 8] = [
+const TOOLS: [&str; 11] = [
     "start_task",
     "list_tasks",
     "get_task",
@@ -23,6 +23,9 @@ const TOOLS: [&str; 8] = [
     "send_message",
     "list_approvals",
     "answer_approval",
+    "review_task",
+    "merge_task",
+    "discard_worktree",
 ];
 
 impl App {
@@ -372,6 +375,54 @@ async fn start_task_queues_in_a_busy_folder_when_asked() {
 
         app.sup.send(busy, "go on").expect("release");
         wait_status(&app, id, TaskStatus::Completed).await;
+        mcp.close().await;
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worktree_task_is_reviewed_and_merged_through_mcp() {
+    bounded(async {
+        let app = App::start(true);
+        let mut mcp = app.mcp().await;
+        let repo = tasktray_test_support::git_repo(&app.sandbox.project("repo"));
+        let started = json_of(
+            &mcp.ok(
+                "start_task",
+                json!({
+                    "prompt": "fake: tool echo made by mcp > made.txt",
+                    "project_dir": repo,
+                    "worktree": true,
+                }),
+            )
+            .await,
+        );
+        let id = task_id(&started);
+        assert!(
+            started["branch"]
+                .as_str()
+                .is_some_and(|b| b.starts_with(&format!("tasktray/{id}-"))),
+            "{started}"
+        );
+        wait_status(&app, id, TaskStatus::Completed).await;
+        let review = json_of(
+            &mcp.ok("review_task", json!({"id": id.0, "with_diff": true}))
+                .await,
+        );
+        assert_eq!(review["files"][0]["path"], "made.txt", "{review}");
+        assert_eq!(review["merged"], false);
+        assert!(review["diff"]
+            .as_str()
+            .is_some_and(|d| d.contains("+made by mcp")));
+        // Unmerged work is not thrown away without force.
+        let (refused, is_error) = mcp.call("discard_worktree", json!({"id": id.0})).await;
+        assert!(is_error, "{refused}");
+        assert!(refused.contains("no other branch has"), "{refused}");
+        let merged = json_of(&mcp.ok("merge_task", json!({"id": id.0})).await);
+        assert_eq!(merged["kind"], "fast-forward", "{merged}");
+        assert!(repo.join("made.txt").exists());
+        mcp.ok("discard_worktree", json!({"id": id.0})).await;
         mcp.close().await;
         app.stop().await;
     })

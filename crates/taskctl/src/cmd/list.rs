@@ -74,14 +74,25 @@ pub fn list(args: ListArgs) -> Result<i32, String> {
             |n| n.to_string_lossy().into_owned(),
         );
         outln!(
-            "{:>5}  {} {:<10} {:>8}  {:<24} {}",
+            "{:>5}  {} {:<10} {:>8}  {:<24} {}{}",
             task.id,
             render::mark(status),
             status.as_str(),
             render::duration(task.duration_ms(now)),
             truncate(&project, 24),
-            task.name
+            task.name,
+            branch(task)
         );
+    }
+    // On stderr: worktrees no task claims, which only the user can decide about.
+    if let Ok(history) = super::history() {
+        for stray in supervisor::stray_worktrees(&history) {
+            say!(
+                "note: the worktree {} ({}) belongs to no task; remove it with `git worktree remove` once its work is safe",
+                stray.path.display(),
+                stray.branch.as_deref().unwrap_or("no branch")
+            );
+        }
     }
     if left_out > 0 && !args.running {
         // On stderr: a pipe gets the rows only.
@@ -92,6 +103,16 @@ pub fn list(args: ListArgs) -> Result<i32, String> {
         );
     }
     Ok(0)
+}
+
+/// `  [tasktray/3-fix-login]` for a worktree task, with the worktree's state once it is not
+/// open.
+fn branch(task: &supervisor::TaskRecord) -> String {
+    match &task.worktree {
+        Some(w) if w.state == supervisor::WorktreeState::Open => format!("  [{}]", w.branch),
+        Some(w) => format!("  [{}, {}]", w.branch, w.state.as_str()),
+        None => String::new(),
+    }
 }
 
 fn truncate(text: &str, max: usize) -> String {

@@ -26,6 +26,8 @@ completed, failed, cancelled or interrupted.";
 const DEFAULT_TAIL: usize = 50;
 /// The most lines `task_output` returns.
 const MAX_TAIL: usize = 2000;
+/// The most bytes of diff `review_task` returns.
+const MAX_DIFF: usize = 100 * 1024;
 /// Pages of raw output `task_output` reads at most to fill its tail.
 const MAX_PAGES: usize = 20;
 
@@ -97,6 +99,39 @@ struct StartTask {
     /// [default: false]. Over Tasktray's running limit a task is queued either way.
     #[serde(default)]
     queue: Option<bool>,
+    /// Run in a git worktree of its own, on a new branch from the repository's HEAD, so
+    /// several tasks can work in one repository at once; review it with review_task and merge
+    /// or discard it when it ends [default: false]. project_dir must be in a git repository.
+    #[serde(default)]
+    worktree: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct ReviewTask {
+    /// The task's id.
+    id: u64,
+    /// Also return the unified diff (cut at 100 KB) [default: false: files and commits only].
+    #[serde(default)]
+    with_diff: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct MergeTask {
+    /// The task's id.
+    id: u64,
+    /// One squashed commit instead of the branch's commits [default: false].
+    #[serde(default)]
+    squash: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct DiscardWorktree {
+    /// The task's id.
+    id: u64,
+    /// Also when the branch holds work that is not merged anywhere: that work is lost. Only
+    /// when the user said so [default: false].
+    #[serde(default)]
+    force: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -178,6 +213,9 @@ an error that names the task holding it, unless `queue` is true."
         if let Some(mode) = args.permission_mode {
             options.insert("permission_mode".into(), json!(mode));
         }
+        if let Some(worktree) = args.worktree {
+            options.insert("worktree".into(), json!(worktree));
+        }
         let body = json!({
             "name": args.name.unwrap_or_default(),
             "prompt": args.prompt,
@@ -191,8 +229,95 @@ an error that names the task holding it, unless `queue` is true."
                 "name": task["name"],
                 "status": task["status"],
                 "project_dir": task["project_dir"],
+                "branch": task["worktree"]["branch"],
             })
         }))
+    }
+
+    #[tool(
+        description = "Review what a finished worktree task of Tasktray (a Linux tray app that runs Claude Code agents in the background) changed: its branch, the branch it started from (`target`), the files with added and removed lines, its commits, whether it is already merged (`merged`), and with `with_diff` the unified diff. Use it before merge_task or discard_worktree."
+    )]
+    async fn review_task(&self, Parameters(args): Parameters<ReviewTask>) -> CallToolResult {
+        let review = match self
+            .client
+            .get(&format!("/v1/tasks/{}/review", args.id))
+            .await
+        {
+            Ok(review) => review,
+            Err(e) => return reply(Err(e.to_string())),
+        };
+        let files: Vec<Value> = review["files"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| json!({"path": f["path"], "old_path": f["old_path"], "added": f["added"], "removed": f["removed"]}))
+            .collect();
+        let mut summary = json!({
+            "id": args.id,
+            "branch": review["worktree"]["branch"],
+            "worktree": review["worktree"]["path"],
+            "state": review["worktree"]["state"],
+            "target": review["target"],
+            "merged": review["merged"],
+            "uncommitted": review["uncommitted"],
+            "files": files,
+            "commits": review["commits"],
+        });
+        if args.with_diff.unwrap_or(false) {
+            let mut diff: String = review["files"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|f| {
+                    f["patch"]
+                        .as_str()
+                        .unwrap_or("(too large: see the task's diff in Tasktray)\n")
+                        .to_owned()
+                })
+                .collect();
+            if diff.len() > MAX_DIFF {
+                let mut cut = MAX_DIFF;
+                while !diff.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                diff.truncate(cut);
+                diff.push_str("\n[cut at 100 KB]\n");
+            }
+            summary["diff"] = json!(diff);
+        }
+        reply(Ok::<_, String>(summary))
+    }
+
+    #[tool(
+        description = "Merge a finished worktree task's branch into the branch it started from, in the repository's main folder (Tasktray, a Linux tray app that runs Claude Code agents in the background): a fast-forward when possible, else a merge commit, or with `squash` one commit. Refused with nothing changed when it would conflict (the files are named) or when the main folder has uncommitted changes in the files it touches."
+    )]
+    async fn merge_task(&self, Parameters(args): Parameters<MergeTask>) -> CallToolResult {
+        let uri = format!(
+            "/v1/tasks/{}/merge?squash={}",
+            args.id,
+            args.squash.unwrap_or(false)
+        );
+        reply(self.client.post(&uri, &json!({})).await)
+    }
+
+    #[tool(
+        description = "Remove a finished worktree task's worktree and branch (Tasktray, a Linux tray app that runs Claude Code agents in the background). Refused while the branch holds work that is not merged anywhere; `force` discards it anyway: only when the user asked for that."
+    )]
+    async fn discard_worktree(
+        &self,
+        Parameters(args): Parameters<DiscardWorktree>,
+    ) -> CallToolResult {
+        let uri = format!(
+            "/v1/tasks/{}/discard?force={}",
+            args.id,
+            args.force.unwrap_or(false)
+        );
+        reply(
+            self.client
+                .post(&uri, &json!({}))
+                .await
+                .map(|_| json!({"id": args.id, "discarded": true})),
+        )
     }
 
     #[tool(

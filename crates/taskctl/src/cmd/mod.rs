@@ -15,6 +15,7 @@ mod send;
 mod shell;
 mod show;
 mod wait;
+mod worktree;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -40,6 +41,10 @@ pub fn dispatch(cli: Cli) -> Result<i32, String> {
         Command::Wait(args) => wait::wait(args),
         Command::Follow(args) => follow::follow(args),
         Command::Mcp => mcp::mcp(),
+        Command::Diff(args) => worktree::diff(args),
+        Command::Merge(args) => worktree::merge(args),
+        Command::Discard(args) => worktree::discard(args),
+        Command::KeepBranch(args) => worktree::keep_branch(args),
         Command::Completions { shell } => shell::completions(shell),
         Command::Man => shell::man(),
     }

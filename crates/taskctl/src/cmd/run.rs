@@ -48,6 +48,11 @@ pub fn run(args: RunArgs) -> Result<i32, String> {
         Some(settings) => settings.clone(),
         None => Settings::load(&Settings::path(&paths::data_dir()?)),
     };
+    // The default applies to folders in a repository; --worktree outside one is an error.
+    let worktree = args.worktree
+        || (!args.no_worktree
+            && settings.worktree_by_default
+            && supervisor::in_repository(&project_dir));
     let agent = &args.agent;
     let mut request = SpawnRequest {
         name: args.name.unwrap_or_default(),
@@ -66,6 +71,7 @@ pub fn run(args: RunArgs) -> Result<i32, String> {
                 .iter()
                 .flat_map(|v| supervisor::tool_rules(v))
                 .collect(),
+            worktree,
         },
         follow_up_of: None,
         queue: args.queue,
@@ -105,7 +111,7 @@ pub fn follow_up(args: FollowUpArgs) -> Result<i32, String> {
     ))
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
