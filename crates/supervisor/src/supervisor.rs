@@ -72,6 +72,14 @@ impl Supervisor {
             supervisor.open_queue();
         }
         supervisor.recover();
+        for stray in supervisor.stray_worktrees() {
+            tracing::warn!(
+                "the worktree {} ({}) belongs to no task: kept, as it may hold unmerged work; \
+                 remove it with `git worktree remove` once its work is safe",
+                stray.path.display(),
+                stray.branch.as_deref().unwrap_or("no branch")
+            );
+        }
         supervisor.start_queue();
         supervisor.start_watching();
         Ok(supervisor)

@@ -87,6 +87,20 @@ async fn without_the_app_a_worktree_task_runs_is_diffed_merged_and_discarded() {
             "{}",
             text(&refused.stderr)
         );
+        // Without git on PATH: said plainly.
+        let no_git = app
+            .command()
+            .env("PATH", app.sandbox.path().join("empty-path"))
+            .args(["run", "--worktree", "-d", &dir, "fake: say hi"])
+            .output()
+            .await
+            .expect("run taskctl");
+        assert_eq!(no_git.status.code(), Some(2));
+        assert!(
+            text(&no_git.stderr).contains("git was not found"),
+            "{}",
+            text(&no_git.stderr)
+        );
         app.stop().await;
     })
     .await;

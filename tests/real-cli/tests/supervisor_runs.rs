@@ -778,3 +778,60 @@ async fn writing_a_file_over_a_mebibyte_still_reads_as_a_tool_call() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_its_own_worktree_claudes_tools_write_into_the_worktree_not_the_main_folder() {
+    bounded(async {
+        // The first task's worktree: `<data dir>/worktrees/1`.
+        let written_in = |sandbox: &tasktray_test_support::Sandbox| {
+            sandbox.data_dir().join("worktrees/1/notes/written.txt")
+        };
+        let cli = RealCli::new_with(|sandbox| {
+            json!({"turns": [
+                bash("echo made-by-bash > bash.txt && pwd"),
+                {"tool_use": {"name": "Write", "input": {
+                    "file_path": written_in(sandbox),
+                    "content": "made by the Write tool\n"
+                }}},
+                {"text": "Both files are there."}
+            ]})
+        });
+        let project = tasktray_test_support::git_repo(&cli.project("p"));
+        let written = written_in(&cli.sandbox);
+        let sup = cli.supervisor();
+        let mut req = request(&project, "Write two files");
+        req.options.worktree = true;
+        let done = run_to_end(&sup, req).await;
+        let output = sup.output_text(done.id).expect("output");
+        assert_eq!(done.status, TaskStatus::Completed, "{output}");
+        let worktree = done.worktree.clone().expect("the task's worktree");
+        assert_eq!(
+            written.parent().and_then(|p| p.parent()),
+            Some(worktree.dir.as_path())
+        );
+        assert_contains(&output, &worktree.dir.display().to_string());
+        assert_eq!(
+            std::fs::read_to_string(worktree.dir.join("bash.txt")).expect("bash.txt"),
+            "made-by-bash\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&written).expect("written.txt"),
+            "made by the Write tool\n"
+        );
+        assert!(
+            !project.join("bash.txt").exists(),
+            "Bash wrote into the main folder"
+        );
+        assert!(
+            !project.join("notes").exists(),
+            "Write wrote into the main folder"
+        );
+        // Both were committed onto the task's branch when it ended, and merge into main.
+        let review = sup.review(done.id).expect("review");
+        let files: Vec<&str> = review.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(files, vec!["bash.txt", "notes/written.txt"]);
+        sup.merge(done.id, false).expect("merge");
+        assert!(project.join("notes/written.txt").is_file());
+    })
+    .await;
+}
