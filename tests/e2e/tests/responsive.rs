@@ -148,14 +148,30 @@ const badges = () =>
   [...document.querySelectorAll('[data-testid^="task-row-"] [data-testid="status-badge"]')].map((el) => [...el.classList]);
 const transcript = () => document.querySelector('[data-testid="transcript"]');
 const pressed = (el) => el.getAttribute('aria-pressed') === 'true';
+const RAW_ROW = '[data-testid="raw-line"]';
+const ENTRY_ROW = '[data-testid^="entry-"]';
+/** The rows matching `css` within the transcript's viewport (looked for in its chunks there). */
+const onScreen = (css) => {
+  const t = transcript();
+  if (!t) return 0;
+  const box = t.getBoundingClientRect();
+  const within = (el) => {
+    const r = el.getBoundingClientRect();
+    return r.height > 0 && r.bottom > box.top && r.top < box.bottom;
+  };
+  let n = 0;
+  for (const chunk of t.querySelectorAll('.chunk')) {
+    if (within(chunk)) for (const row of chunk.querySelectorAll(css)) if (within(row)) n++;
+  }
+  return n;
+};
 const shows = {
   running: (el) => pressed(el) && badges().every((c) => !c.some((k) => ENDED.includes(k))),
   finished: (el) => pressed(el) && badges().every((c) => !c.some((k) => ACTIVE.includes(k))),
-  raw: (el) => pressed(el) && !!transcript()?.querySelector('[data-testid="raw-line"]'),
-  transcript: (el) => {
-    const t = transcript();
-    return pressed(el) && !!t && !t.querySelector('[data-testid="raw-line"]') && !!t.querySelector('[data-testid^="entry-"]');
-  },
+  // What the transcript shows on screen (a switch redraws the rows on screen first, the
+  // others in the frames after it).
+  raw: (el) => pressed(el) && onScreen(RAW_ROW) > 0 && onScreen(ENTRY_ROW) === 0,
+  transcript: (el) => pressed(el) && onScreen(ENTRY_ROW) > 0 && onScreen(RAW_ROW) === 0,
   open: (el) => el.closest('details')?.open === true,
   closed: (el) => el.closest('details')?.open === false,
 };

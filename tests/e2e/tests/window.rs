@@ -307,3 +307,117 @@ async fn started_hidden_the_app_builds_no_window_until_shown() {
     })
     .await;
 }
+
+/// The New task form's folder, name and prompt.
+async fn form_fields(app: &App) -> (Option<String>, Option<String>, Option<String>) {
+    (
+        app.value_of(&tid("project-dir")).await,
+        app.value_of(&tid("task-name")).await,
+        app.value_of(&tid("prompt")).await,
+    )
+}
+
+#[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
+async fn the_new_task_draft_outlives_a_closed_window_until_it_is_started() {
+    if !enabled() {
+        return;
+    }
+    bounded(async {
+        let mut app = App::launch("window-draft", Launch::default()).await;
+        let tray = app.tray().await;
+        let project = app.project("p");
+        let dir = project.to_str().expect("a UTF-8 path").to_owned();
+
+        app.open_form().await;
+        app.fill_form(&project, "Kept draft", "fake: say kept")
+            .await;
+        // Closed right after the last keystroke, as a user closes it.
+        close_window(&app).await;
+        tray.click("Show Tasktray").await.expect("click Show");
+        window_built_again(&app).await;
+        app.open_form().await;
+        assert_eq!(
+            form_fields(&app).await,
+            (
+                Some(dir.clone()),
+                Some("Kept draft".into()),
+                Some("fake: say kept".into())
+            ),
+            "the form of the new window has the draft"
+        );
+        app.screenshot("draft-in-the-new-window").await;
+
+        // Started: forgotten. The next window's form is a fresh one (on the recent folder).
+        let id = app.submit_form().await;
+        app.wait_task_status_shown(id, "completed", FINISH).await;
+        close_window(&app).await;
+        tray.click("Show Tasktray").await.expect("click Show again");
+        window_built_again(&app).await;
+        app.open_form().await;
+        assert_eq!(
+            form_fields(&app).await,
+            (Some(dir), Some(String::new()), Some(String::new())),
+            "a started task's draft is gone"
+        );
+        app.finish().await;
+    })
+    .await;
+}
+
+/// Where the task view's Copy output button is: its top and left, in CSS pixels.
+async fn copy_button_at(app: &App) -> (f64, f64) {
+    let at = app
+        .js(
+            "const r = document.querySelector(arguments[0])?.getBoundingClientRect(); \
+             return r ? [r.top, r.left] : null;",
+            vec![json!(tid("copy-output"))],
+        )
+        .await;
+    match (at[0].as_f64(), at[1].as_f64()) {
+        (Some(top), Some(left)) => (top, left),
+        _ => panic!("no Copy output button: {at}"),
+    }
+}
+
+#[tokio::test]
+#[ignore = "an end-to-end spec of the real app: tests/e2e/run.sh runs it"]
+async fn a_task_that_ends_leaves_its_buttons_where_they_were() {
+    if !enabled() {
+        return;
+    }
+    bounded(async {
+        let app = App::launch("window-steady-buttons", Launch::default()).await;
+        let project = app.project("p");
+        // Runs until it is sent a message, then completes with a result (cost, turns).
+        let id = app
+            .spawn_task(
+                "Waits for a word",
+                "fake: say ready; wait-message",
+                &project,
+            )
+            .await;
+        app.wait_row_status(id, "running", REACT).await;
+        app.click(&task_row(id)).await;
+        app.wait_task_status_shown(id, "running", REACT).await;
+        app.wait_shown(&tid("copy-output"), REACT).await;
+        let running = copy_button_at(&app).await;
+        app.screenshot("buttons-running").await;
+
+        app.invoke("send_message", json!({ "id": id, "message": "go on" }))
+            .await
+            .expect("send_message");
+        let page = app.wait_task_status_shown(id, "completed", FINISH).await;
+        assert!(page.result.is_some(), "a result card: {page:#?}");
+        let ended = copy_button_at(&app).await;
+        app.screenshot("buttons-completed").await;
+        assert!(
+            (ended.0 - running.0).abs() < 0.5,
+            "the buttons moved {} px down when the task ended (running {running:?}, ended \
+             {ended:?})",
+            ended.0 - running.0
+        );
+        app.finish().await;
+    })
+    .await;
+}

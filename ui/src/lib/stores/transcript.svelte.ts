@@ -328,14 +328,32 @@ export class Transcript {
   }
 }
 
-/** Runs `go` before the next frame is drawn (a timer where there are no frames). */
+let frames = 0;
+const waiting = new Map<number, ReturnType<typeof setTimeout> | null>();
+
+/** Runs `go` once the next frame has been drawn (a timer where there are no frames): work
+ * done before it would delay that frame, the one that shows the answer to a click. */
 function nextFrame(go: () => void): number {
-  return typeof requestAnimationFrame === 'function' ? requestAnimationFrame(go) : (setTimeout(go, 16) as unknown as number);
+  const id = ++frames;
+  waiting.set(id, null);
+  const later = () => {
+    if (!waiting.has(id)) return;
+    waiting.set(
+      id,
+      setTimeout(() => {
+        if (waiting.delete(id)) go();
+      }, 0),
+    );
+  };
+  if (typeof requestAnimationFrame === 'function') requestAnimationFrame(later);
+  else setTimeout(later, 16);
+  return id;
 }
 
-function cancelFrame(handle: number): void {
-  if (typeof cancelAnimationFrame === 'function') cancelAnimationFrame(handle);
-  else clearTimeout(handle);
+function cancelFrame(id: number): void {
+  const timer = waiting.get(id);
+  if (timer) clearTimeout(timer);
+  waiting.delete(id);
 }
 
 function count(lines: Line[]): number {
