@@ -85,7 +85,7 @@ async fn start_at_login_writes_and_removes_the_autostart_entry_with_the_hidden_f
         assert!(text.contains("Type=Application"), "{text}");
         wait::until_async("the box to be checked", REACT, || async {
             match checked().await {
-                v if v == json!(true) => Ok(()),
+                serde_json::Value::Bool(true) => Ok(()),
                 v => Err(v.to_string()),
             }
         })
