@@ -39,10 +39,8 @@ fn handlers_manifest_capability_and_ui_agree() {
     let handlers: BTreeSet<String> = between(&lib, "generate_handler![", "]")
         .split(',')
         .filter_map(|h| {
-            let h = h.trim();
-            // `commands::…`, and the window's own `lifecycle::take_navigation`.
-            h.strip_prefix("commands::")
-                .or_else(|| h.strip_prefix("lifecycle::"))
+            // `module::name`: `commands::…`, `worktrees::…`, `desktop::…`, `lifecycle::…`.
+            h.trim().rsplit_once("::").map(|(_, name)| name)
         })
         .map(str::to_owned)
         .collect();
