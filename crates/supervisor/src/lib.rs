@@ -81,11 +81,9 @@ pub use model::{
     DEFAULT_PAGE, MAX_PAGE,
 };
 pub use reading::Attached;
+pub use review::stray_worktrees;
 pub use ring::{OutputRing, DEFAULT_RING_BYTES, DEFAULT_RING_LINES};
 pub use settings::Settings;
 pub use supervisor::Supervisor;
 pub use table::{EVENT_CAPACITY, KEPT_RINGS, MARKER_ENV, MAX_EVENT_LINES, TRANSCRIPT_WRITERS};
-pub use review::stray_worktrees;
-pub use worktree::{
-    diff_text, in_repository, StrayWorktree, FILE_PATCH_BYTES, REVIEW_PATCH_BYTES,
-};
+pub use worktree::{diff_text, in_repository, StrayWorktree, FILE_PATCH_BYTES, REVIEW_PATCH_BYTES};
