@@ -243,8 +243,11 @@ describe('the Changes section of a finished worktree task', () => {
 
   it('merges: progress, then "Merged into main (fast-forward)"; the state says Merged and Discard becomes Remove worktree', async () => {
     let finish: (v: unknown) => void = () => {};
+    let merged = false;
     const r = await openReview(wtTask(), {
       merge_task: () => new Promise((resolve) => (finish = resolve)),
+      // Merged, the branch has nothing main lacks.
+      review_task: () => (merged ? review({ merged: true, files: [], commits: [] }) : review()),
     });
     const s = within(r.section);
     await fireEvent.click(await s.findByTestId('worktree-merge'));
@@ -253,11 +256,16 @@ describe('the Changes section of a finished worktree task', () => {
       expect((s.getByTestId(b) as HTMLButtonElement).disabled).toBe(true);
     expect(calledWith(r.calls, 'merge_task')).toEqual([{ id: 12, squash: false }]);
     r.set(wtTask({}, { state: 'merged' }));
+    merged = true;
     finish({ kind: 'fast-forward', into: 'main', commit: 'fedcba9876543210' });
     await waitFor(() => expect(s.getByTestId('worktree-done').textContent).toBe('✓ Merged into main (fast-forward)'));
     await waitFor(() => expect(s.getByTestId('worktree-state').textContent).toBe('Merged'));
     expect(s.queryByTestId('worktree-merge')).toBeNull();
     expect(s.getByTestId('worktree-discard').textContent!.trim()).toBe('Remove worktree');
+    // What was merged stays in view.
+    await waitFor(() => expect(calledWith(r.calls, 'review_task')).toHaveLength(2));
+    expect(s.getAllByTestId('worktree-file')).toHaveLength(3);
+    expect(s.getByTestId('worktree-commits').textContent).toContain('fedcba9');
   });
 
   it('shows a refused merge with the backend\'s message, and changes nothing', async () => {

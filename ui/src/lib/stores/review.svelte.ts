@@ -89,7 +89,12 @@ export class WorktreeReview {
         const many = review.files.length > OPEN_FILES_MAX;
         this.open = Object.fromEntries(review.files.map((f) => [f.path, !many && f.patch !== null]));
       }
-      this.review = review;
+      // Once merged, the branch has nothing the target lacks: keep showing what was merged.
+      const before = this.review;
+      this.review =
+        review.merged && review.files.length === 0 && before?.files.length
+          ? { ...review, files: before.files, commits: before.commits }
+          : review;
       this.loadError = null;
     } catch (err) {
       if (seq !== this.#seq) return;
@@ -154,10 +159,8 @@ export class WorktreeReview {
     try {
       const done = await work();
       if (done) this.done = done;
-      if (action !== 'open') {
-        this.#changed();
-        void this.load();
-      }
+      // The task is re-read; its worktree's new state makes the view read the review again.
+      if (action !== 'open') this.#changed();
     } catch (err) {
       const e = err as IpcError;
       if (action === 'discard' && e.code === 'UnmergedWork') this.confirmDiscard = message(e);
