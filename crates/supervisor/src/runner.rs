@@ -133,7 +133,6 @@ impl Run {
         let mut worktree_note = None;
         if let Some(worktree) = record.worktree.clone() {
             let message = crate::review::commit_message(&record);
-            let branch = worktree.branch.clone();
             let committed = tokio::task::spawn_blocking(move || {
                 crate::worktree::commit_leftovers(&worktree, &message)
             })
@@ -144,19 +143,11 @@ impl Run {
                     message: e.to_string(),
                 })
             });
-            let line = match committed {
-                Ok(true) => Some(format!(
-                    "[tasktray] committed the changes left in the worktree onto {branch}"
-                )),
-                Ok(false) => None,
-                Err(e) => {
-                    let note = format!("{e}; the changes are still in the worktree");
-                    worktree_note = Some(note.clone());
-                    Some(format!("[tasktray] {note}"))
-                }
-            };
-            if let Some(line) = line {
-                sink.note(line, &mut Outcome::default());
+            // A commit shows in the review; only a failure is worth a line in the output.
+            if let Err(e) = committed {
+                let note = format!("{e}; the changes are still in the worktree");
+                sink.note(format!("[tasktray] {note}"), &mut Outcome::default());
+                worktree_note = Some(note);
             }
         }
         let now = inner.clock.now_ms();

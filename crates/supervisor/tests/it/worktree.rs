@@ -486,10 +486,43 @@ async fn without_a_git_identity_the_end_of_task_commit_still_happens() {
             "",
             "the leftovers were not committed"
         );
-        assert!(sup.output_text(task.id).unwrap().contains(&format!(
-            "committed the changes left in the worktree onto {}",
-            worktree.branch
-        )));
+        assert_eq!(
+            git(&worktree.path, &["log", "-1", "--format=%s"]).trim(),
+            format!("Task #{}: anon", task.id)
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_end_of_task_commit_is_noted_and_the_changes_stay() {
+    bounded(async {
+        let sandbox = Sandbox::new();
+        let sup = start(config(&sandbox));
+        let repo = git_repo(&sandbox.project("repo"));
+        // The user's own hook refuses every commit: Tasktray runs it, and says so.
+        let hook = repo.join(".git/hooks/pre-commit");
+        fs::write(&hook, "#!/bin/sh\necho 'no commits today' >&2\nexit 1\n").unwrap();
+        let mut perms = fs::metadata(&hook).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+        fs::set_permissions(&hook, perms).unwrap();
+        let task = finished(&sup, in_worktree(&repo, "hooked", "tool echo h > h.txt")).await;
+        let worktree = task.worktree.expect("worktree");
+        let note = worktree.note.clone().expect("a note on the refused commit");
+        assert!(note.contains("no commits today"), "{note}");
+        assert!(sup
+            .output_text(task.id)
+            .unwrap()
+            .contains("no commits today"));
+        assert!(worktree.dir.join("h.txt").exists(), "the change was lost");
+        // Unsaved work: discard asks first.
+        assert!(matches!(
+            sup.discard(task.id, false),
+            Err(Error::UnmergedWork {
+                uncommitted: true,
+                ..
+            })
+        ));
     })
     .await;
 }
