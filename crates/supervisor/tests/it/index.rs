@@ -2,13 +2,17 @@
 //! damaged and caught up with folders it does not know; memory holds only what is active.
 
 use std::path::Path;
+use std::time::Duration;
 
 use supervisor::{
     History, ResultSummary, TaskId, TaskOptions, TaskQuery, TaskRecord, TaskStatus, KEPT_RINGS,
 };
-use tasktray_test_support::{bounded, Sandbox};
+use tasktray_test_support::{bounded, wait_until_async, Sandbox};
 
 use crate::{config, request, run_to_end, start};
+
+/// How long a task takes to leave memory once it has finished.
+const PATIENCE: Duration = Duration::from_secs(10);
 
 /// A finished record as a host saves it.
 fn record(id: TaskId, project: &Path, name: &str, prompt: &str, result: &str) -> TaskRecord {
@@ -241,8 +245,10 @@ async fn a_supervisor_holds_the_active_tasks_and_reads_the_rest_from_the_history
         for _ in 0..KEPT_RINGS + 5 {
             finished.push(run_to_end(&sup, request(&project, "fake: say hi")).await.id);
         }
+        // The last one leaves its runner (and takes its place among the kept) just after
+        // its final status, which is what `wait` returns on.
         assert!(
-            sup.held() <= KEPT_RINGS,
+            wait_until_async(PATIENCE, || sup.held() <= KEPT_RINGS).await,
             "{} tasks held after {} finished",
             sup.held(),
             finished.len()
