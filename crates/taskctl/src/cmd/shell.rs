@@ -20,9 +20,17 @@ pub fn completions(shell: clap_complete::Shell) -> Result<i32, String> {
 pub fn man() -> Result<i32, String> {
     let command = Cli::command();
     let mut out = Vec::new();
-    clap_mangen::Man::new(command.clone())
-        .render(&mut out)
-        .map_err(|e| format!("cannot render the manual page: {e}"))?;
+    let page = clap_mangen::Man::new(command.clone());
+    // Every section but clap_mangen's list of commands, which names a page per command
+    // (`taskctl-run(1)`) that does not exist: each command has its section in this page.
+    let rendered = (|| {
+        page.render_title(&mut out)?;
+        page.render_name_section(&mut out)?;
+        page.render_synopsis_section(&mut out)?;
+        page.render_description_section(&mut out)?;
+        page.render_options_section(&mut out)
+    })();
+    rendered.map_err(|e| format!("cannot render the manual page: {e}"))?;
     for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = sub.get_name();
         writeln!(out, ".SH \"TASKCTL {}\"", name.to_uppercase()).map_err(|e| e.to_string())?;
@@ -51,6 +59,8 @@ pub fn man() -> Result<i32, String> {
         let args = String::from_utf8_lossy(&args).replacen(".SH OPTIONS", ".SS Options", 1);
         out.extend_from_slice(args.as_bytes());
     }
+    page.render_version_section(&mut out)
+        .map_err(|e| format!("cannot render the manual page: {e}"))?;
     write_out(&out)
 }
 
