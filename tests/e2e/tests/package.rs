@@ -195,12 +195,23 @@ async fn the_package_holds_the_programs_the_desktop_entry_icons_completions_and_
             "{}",
             &page[..page.len().min(200)]
         );
-        for command in ["RUN", "FOLLOW", "APPROVE", "COMPLETIONS"] {
+        for command in [
+            "RUN",
+            "FOLLOW",
+            "APPROVE",
+            "MERGE",
+            "DISCARD",
+            "COMPLETIONS",
+        ] {
             assert!(
                 page.contains(&format!(".SH \"TASKCTL {command}\"")),
                 "no {command} section"
             );
         }
+        assert!(
+            !page.contains("taskctl\\-run(1)") && !page.contains("taskctl-run(1)"),
+            "the page names per-command pages the package does not hold"
+        );
     })
     .await;
 }
