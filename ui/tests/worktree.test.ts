@@ -305,16 +305,18 @@ describe('the Changes section of a finished worktree task', () => {
   });
 
   it('discards at once what is merged (no question)', async () => {
-    const r = await openReview(wtTask({}, { state: 'merged' }), {
+    const r = await openReview(wtTask({}, { state: 'merged', merged_into: 'main' }), {
       review_task: () => review({ merged: true }),
       discard_worktree: () => {
-        r.set(wtTask({}, { state: 'discarded' }));
+        r.set(wtTask({}, { state: 'discarded', merged_into: 'main' }));
         return null;
       },
     });
     const s = within(r.section);
     await fireEvent.click(await s.findByRole('button', { name: 'Remove worktree' }));
-    await waitFor(() => expect(s.getByTestId('worktree-state').textContent).toBe('Discarded'));
+    // Still known as merged work, not thrown away.
+    await waitFor(() => expect(s.getByTestId('worktree-state').textContent).toBe('Merged · removed'));
+    expect(r.section.textContent).toContain('Merged into main; the worktree and its branch were removed.');
     expect(s.queryByTestId('worktree-confirm')).toBeNull();
   });
 

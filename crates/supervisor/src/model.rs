@@ -382,6 +382,11 @@ pub struct Worktree {
     /// The commit the task's branch started at.
     pub base_commit: String,
     pub state: WorktreeState,
+    /// The branch it was merged into, once merged (it stays when the worktree is then
+    /// removed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub merged_into: Option<String>,
     /// The follow-up task that went on working in this worktree, which now reviews, merges
     /// or discards it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -59,7 +59,11 @@ impl Supervisor {
             outcome.into,
             outcome.kind
         );
-        self.set_worktree(id, |w| w.state = WorktreeState::Merged)?;
+        let into = outcome.into.clone();
+        self.set_worktree(id, |w| {
+            w.state = WorktreeState::Merged;
+            w.merged_into = Some(into);
+        })?;
         Ok(outcome)
     }
 

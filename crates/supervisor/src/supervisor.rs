@@ -405,6 +405,7 @@ impl Supervisor {
             }
             Some(w) => Some(Worktree {
                 state: WorktreeState::Open,
+                merged_into: None,
                 note: None,
                 ..w
             }),

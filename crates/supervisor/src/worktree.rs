@@ -88,6 +88,7 @@ pub(crate) fn create(root: &Path, project: &Path, id: TaskId, name: &str) -> Res
         base_branch,
         base_commit,
         state: WorktreeState::Open,
+        merged_into: None,
         continued_by: None,
         note: None,
     })

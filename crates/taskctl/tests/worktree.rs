@@ -71,7 +71,7 @@ async fn without_the_app_a_worktree_task_runs_is_diffed_merged_and_discarded() {
         );
         let list = app.taskctl(&["list"]).await;
         assert!(
-            text(&list.stdout).contains("[tasktray/1-hi, discarded]"),
+            text(&list.stdout).contains("[tasktray/1-hi, merged into main, removed]"),
             "{}",
             text(&list.stdout)
         );

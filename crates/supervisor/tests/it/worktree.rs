@@ -131,13 +131,22 @@ async fn two_worktree_tasks_and_one_in_the_main_folder_run_at_once_and_both_merg
         assert_eq!(fs::read_to_string(repo.join("b.txt")).unwrap(), "beta\n");
         assert_eq!(status_of(&repo), "");
         assert_eq!(
-            sup.get(a).and_then(|r| r.worktree).map(|w| w.state),
-            Some(WorktreeState::Merged)
+            sup.get(a)
+                .and_then(|r| r.worktree)
+                .map(|w| (w.state, w.merged_into)),
+            Some((WorktreeState::Merged, Some("main".to_owned())))
         );
         // Merged work goes without a question, and the task can then be removed.
         assert!(matches!(sup.cleanup(a), Err(Error::WorktreeOpen { .. })));
         sup.discard(a, false).expect("discard a merged task");
         assert!(!wa.path.exists());
+        // Removed, and still known as merged.
+        assert_eq!(
+            sup.get(a)
+                .and_then(|r| r.worktree)
+                .map(|w| (w.state, w.merged_into)),
+            Some((WorktreeState::Discarded, Some("main".to_owned())))
+        );
         assert!(!branch_exists(&repo, &wa.branch));
         sup.cleanup(a).expect("remove the task");
         sup.discard(b, false).expect("discard b");

@@ -109,8 +109,16 @@ pub fn list(args: ListArgs) -> Result<i32, String> {
 /// open.
 fn branch(task: &supervisor::TaskRecord) -> String {
     match &task.worktree {
-        Some(w) if w.state == supervisor::WorktreeState::Open => format!("  [{}]", w.branch),
-        Some(w) => format!("  [{}, {}]", w.branch, w.state.as_str()),
+        Some(w) => match (w.state, &w.merged_into) {
+            (supervisor::WorktreeState::Open, _) => format!("  [{}]", w.branch),
+            (supervisor::WorktreeState::Discarded, Some(into)) => {
+                format!("  [{}, merged into {into}, removed]", w.branch)
+            }
+            (supervisor::WorktreeState::Merged, Some(into)) => {
+                format!("  [{}, merged into {into}]", w.branch)
+            }
+            (state, _) => format!("  [{}, {}]", w.branch, state.as_str()),
+        },
         None => String::new(),
     }
 }

@@ -33,6 +33,11 @@ base_branch: string | null,
  */
 base_commit: string, state: WorktreeState, 
 /**
+ * The branch it was merged into, once merged (it stays when the worktree is then
+ * removed).
+ */
+merged_into?: string, 
+/**
  * The follow-up task that went on working in this worktree, which now reviews, merges
  * or discards it.
  */
