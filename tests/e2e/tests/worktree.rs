@@ -84,6 +84,7 @@ async fn a_worktree_task_is_reviewed_and_merged_from_its_view() {
             )
             .await;
         assert_eq!(checked, serde_json::json!(true), "Own worktree ticked");
+        app.screenshot("worktree-form").await;
         let id = app.submit_form().await;
         app.wait_task_status_shown(id, "completed", FINISH).await;
 
