@@ -43,15 +43,7 @@ impl Supervisor {
     /// committed first. Refused, with nothing changed, on a conflict or when the main folder
     /// has uncommitted changes in the files the merge touches.
     pub fn merge(&self, id: TaskId, squash: bool) -> Result<MergeOutcome> {
-        let (record, worktree) = self.finished_worktree(id)?;
-        if !worktree.state.is_present() {
-            return Err(Error::WorktreeGone {
-                id,
-                state: worktree.state.as_str(),
-            });
-        }
-        let _held = self.hold(id, &worktree)?;
-        self.commit_leftovers(&record, &worktree)?;
+        let (record, worktree, _held) = self.settle(id)?;
         let outcome = worktree::merge(id, &worktree, squash, &commit_message(&record))?;
         tracing::info!(
             "task {id}: {} merged into {} ({:?})",
@@ -99,15 +91,7 @@ impl Supervisor {
     /// Removes a finished task's worktree and keeps its branch, with whatever the agent left
     /// uncommitted committed onto it.
     pub fn keep_branch(&self, id: TaskId) -> Result<()> {
-        let (record, worktree) = self.finished_worktree(id)?;
-        if !worktree.state.is_present() {
-            return Err(Error::WorktreeGone {
-                id,
-                state: worktree.state.as_str(),
-            });
-        }
-        let _held = self.hold(id, &worktree)?;
-        self.commit_leftovers(&record, &worktree)?;
+        let (_, worktree, _held) = self.settle(id)?;
         worktree::remove(&worktree, true)?;
         tracing::info!(
             "task {id}: worktree removed, branch {} kept",
@@ -134,6 +118,21 @@ impl Supervisor {
             return Err(Error::WorktreeMoved { id, to });
         }
         Ok((record, worktree))
+    }
+
+    /// Before a merge or keep: the finished task's worktree, still on disk, held, with what the
+    /// agent left uncommitted committed onto its branch.
+    fn settle(&self, id: TaskId) -> Result<(TaskRecord, Worktree, ProjectLock)> {
+        let (record, worktree) = self.finished_worktree(id)?;
+        if !worktree.state.is_present() {
+            return Err(Error::WorktreeGone {
+                id,
+                state: worktree.state.as_str(),
+            });
+        }
+        let held = self.hold(id, &worktree)?;
+        self.commit_leftovers(&record, &worktree)?;
+        Ok((record, worktree, held))
     }
 
     /// The worktree's folder lock, so no follow-up starts there meanwhile.

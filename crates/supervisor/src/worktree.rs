@@ -122,9 +122,15 @@ pub(crate) fn commit_leftovers(worktree: &Worktree, message: &str) -> Result<boo
         return Ok(false);
     }
     git.run("stage the task's changes", ["add", "--all"])?;
+    commit(&git, "commit the task's changes", message)?;
+    Ok(true)
+}
+
+/// `git commit` of what is staged, with the user's identity, or Tasktray's when git knows
+/// none (a commit must not fail for want of a name).
+fn commit(git: &Git, action: &str, message: &str) -> Result<String> {
     let mut args: Vec<&str> = Vec::new();
-    let has_identity = git.check("read the git identity", ["config", "user.email"])?;
-    if !has_identity {
+    if !git.check("read the git identity", ["config", "user.email"])? {
         args.extend([
             "-c",
             "user.name=Tasktray",
@@ -133,8 +139,15 @@ pub(crate) fn commit_leftovers(worktree: &Worktree, message: &str) -> Result<boo
         ]);
     }
     args.extend(["commit", "--quiet", "-m", message]);
-    git.run("commit the task's changes", args)?;
-    Ok(true)
+    git.run(action, args)
+}
+
+/// Whether the worktree's folder holds changes not committed onto the branch.
+fn has_uncommitted(worktree: &Worktree) -> Result<bool> {
+    if !worktree.state.is_present() || !worktree.path.is_dir() {
+        return Ok(false);
+    }
+    Ok(!Git::new(&worktree.path)?.dirty_paths()?.is_empty())
 }
 
 /// The branch a merge goes into and diffs are taken against: the branch the task started
@@ -174,9 +187,7 @@ pub(crate) fn review(id: TaskId, worktree: &Worktree) -> Result<Review> {
         }
     }
     let commits = log(&git, &format!("{target}..{branch}"))?;
-    let uncommitted = worktree.state.is_present()
-        && worktree.path.is_dir()
-        && !Git::new(&worktree.path)?.dirty_paths()?.is_empty();
+    let uncommitted = has_uncommitted(worktree)?;
     let merged = is_merged(&git, &target, &branch)?;
     Ok(Review {
         task: id,
@@ -334,9 +345,7 @@ fn is_merged(git: &Git, target: &str, branch: &str) -> Result<bool> {
 /// its changes (squash-merged); and whether its worktree has uncommitted changes.
 pub(crate) fn unmerged(worktree: &Worktree) -> Result<(u64, bool)> {
     let git = Git::new(&worktree.repo)?;
-    let uncommitted = worktree.state.is_present()
-        && worktree.path.is_dir()
-        && !Git::new(&worktree.path)?.dirty_paths()?.is_empty();
+    let uncommitted = has_uncommitted(worktree)?;
     let branch = format!("refs/heads/{}", worktree.branch);
     if git.commit_of(&branch)?.is_none() {
         return Ok((0, uncommitted));
@@ -465,19 +474,7 @@ pub(crate) fn merge(
             "squash the task's branch",
             ["merge", "--squash", "--quiet", &branch],
         )
-        .and_then(|_| {
-            let mut args: Vec<&str> = Vec::new();
-            if !git.check("read the git identity", ["config", "user.email"])? {
-                args.extend([
-                    "-c",
-                    "user.name=Tasktray",
-                    "-c",
-                    "user.email=tasktray@localhost",
-                ]);
-            }
-            args.extend(["commit", "--quiet", "-m", message]);
-            git.run("commit the squashed changes", args)
-        })
+        .and_then(|_| commit(&git, "commit the squashed changes", message))
         .inspect_err(|_| {
             // Back to HEAD for the files the squash staged; the user's other changes stay.
             let _ = git.output(["reset", "--quiet", "--merge", "HEAD"]);
