@@ -35,6 +35,7 @@ fmt-check:
 
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p tasktray-e2e --test package -- -D warnings
 
 # The core crate must never depend on Tauri (docs/design.md, house rules).
 core-has-no-tauri:
