@@ -303,23 +303,47 @@ async fn run_queue_waits_for_the_busy_project_then_runs_in_the_app() {
             text(&refused.stderr)
         );
 
-        let queued = app
+        let mut queued = app
             .command()
             .args(["run", "--queue", "-d", project, "fake: say after the queue"])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("taskctl run --queue");
+        // Its stderr as it comes: the busy task is released only once taskctl has said why
+        // its task waits (released earlier, there is nothing left to wait for).
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let reader = {
+            let stderr = stderr.clone();
+            let mut pipe = queued.stderr.take().expect("stderr");
+            tokio::spawn(async move {
+                use tokio::io::AsyncReadExt;
+                let mut chunk = [0u8; 4096];
+                while let Ok(n @ 1..) = pipe.read(&mut chunk).await {
+                    stderr.lock().expect("stderr").push_str(&text(&chunk[..n]));
+                }
+            })
+        };
         assert!(
             wait_until_async(PATIENCE, || app.sup.queue().len() == 1).await,
             "the task is queued in the app"
         );
         let id = app.sup.queue()[0];
         assert_eq!(app.sup.get(id).expect("task").status, TaskStatus::Queued);
+        assert!(
+            wait_until_async(PATIENCE, || stderr
+                .lock()
+                .expect("stderr")
+                .contains("1st in line"))
+            .await,
+            "taskctl never said the task is queued: {}",
+            stderr.lock().expect("stderr")
+        );
         app.sup.send(busy, "go on").expect("release the busy task");
 
         let out = queued.wait_with_output().await.expect("taskctl ends");
-        let said = text(&out.stderr);
+        reader.await.expect("the stderr reader");
+        let said = stderr.lock().expect("stderr").clone();
         assert_eq!(out.status.code(), Some(0), "{said}");
         assert!(
             said.contains(&format!(

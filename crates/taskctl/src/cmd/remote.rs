@@ -128,6 +128,13 @@ async fn follow_stream(
     } = signals;
     let mut approver = Approver::new(approve);
     let mut printer = Printer::new(format, output, approver.asks_here());
+    // Whether it has ended, asked before its output: a task that ended after this answer has
+    // its last lines in the stream below; one that ended before has them all in the tail.
+    // (Asked after the tail, a quick task could end in between, and its lines, already in the
+    // stream, would never be read.)
+    let mut finished = record(client, id)
+        .await
+        .is_some_and(|t| !t.status.is_active());
     // What happened before the subscription: the output still held, the questions open.
     printer.resync(id, &tail(client, id).await);
     let open = client
@@ -138,9 +145,6 @@ async fn follow_stream(
     for approval in approvals(&open) {
         answer(client, approver.requested(approval)).await;
     }
-    let mut finished = record(client, id)
-        .await
-        .is_some_and(|t| !t.status.is_active());
     let mut cancelling = false;
     // The stream's `next`, the line reader and the signal streams are cancel-safe.
     while !finished {
