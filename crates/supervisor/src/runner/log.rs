@@ -169,13 +169,10 @@ pub(super) fn mark_gap(path: &Path, lost_lines: u64, error: &str) -> io::Result<
 fn write_all(mut file: impl LogFile, received: &mpsc::Receiver<Vec<u8>>, shared: &Shared) -> u64 {
     let mut whole = file.len().ok();
     let mut lost = 0u64;
-    // Chunks that wait are written together: one write for many small ones (an agent that
-    // prints a message at a time sends one chunk per message).
-    let mut batch = Vec::new();
-    // Ends when the runner closed its end and every chunk was taken.
-    while let Ok(first) = received.recv() {
-        batch.clear();
-        batch.extend_from_slice(&first);
+    // Ends when the runner closed its end and every chunk was taken. Chunks that wait are
+    // written together: one write for many small ones (an agent that prints a message at a
+    // time sends one chunk per message); a chunk alone is written as it came, not copied.
+    while let Ok(mut batch) = received.recv() {
         for more in received.try_iter() {
             batch.extend_from_slice(&more);
             if batch.len() >= WRITE_BATCH {
