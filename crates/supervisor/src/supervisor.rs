@@ -182,9 +182,9 @@ impl Supervisor {
         // A task in a worktree of its own: the repository is checked before it takes an id,
         // and the worktree made before it is admitted (its folder is new, so always free).
         let made = if new_worktree {
-            worktree::repo_head(&project)?;
+            let base = worktree::Base::of(&project)?;
             let id = inner.history.allocate_id()?;
-            match worktree::create(&inner.history.worktrees_dir(), &project, id, &name) {
+            match worktree::create(&inner.history.worktrees_dir(), base, id, &name) {
                 Ok(made) => Some((id, made)),
                 Err(e) => {
                     let _ = inner.history.remove(id);

@@ -22,20 +22,50 @@ pub const FILE_PATCH_BYTES: usize = 128 * 1024;
 /// Most commits a review lists.
 const REVIEW_COMMITS: usize = 200;
 
+/// The repository around a project folder and its HEAD: what a worktree task starts from.
+pub(crate) struct Base {
+    git: Git,
+    /// The repository's top level, canonical.
+    repo: PathBuf,
+    commit: String,
+    branch: Option<String>,
+    /// The project folder's place in the repository.
+    inside: PathBuf,
+}
+
+impl Base {
+    /// The repository around `project` (a canonical folder), refused when there is none or
+    /// it has no commit.
+    pub(crate) fn of(project: &Path) -> Result<Base> {
+        let git = Git::new(project)?;
+        let repo = canonical(&git.toplevel()?);
+        let commit = git
+            .commit_of("HEAD")?
+            .ok_or_else(|| Error::NoCommits { path: repo.clone() })?;
+        let branch = git.branch()?;
+        let inside = project
+            .strip_prefix(&repo)
+            .unwrap_or(Path::new(""))
+            .to_path_buf();
+        Ok(Base {
+            git,
+            repo,
+            commit,
+            branch,
+            inside,
+        })
+    }
+}
+
 /// Where a new worktree task in `folder` would start.
 pub(crate) fn repo_head(folder: &Path) -> Result<RepoHead> {
-    let git = Git::new(folder)?;
-    let repo = git.toplevel()?;
-    let commit = git
-        .commit_of("HEAD")?
-        .ok_or_else(|| Error::NoCommits { path: repo.clone() })?;
-    let branch = git.branch()?;
-    let dirty = !git.dirty_paths()?.is_empty();
+    let base = Base::of(folder)?;
+    let dirty = !base.git.dirty_paths()?.is_empty();
     Ok(RepoHead {
-        repo,
-        branch,
-        short: commit.chars().take(7).collect(),
-        commit,
+        repo: base.repo,
+        branch: base.branch,
+        short: base.commit.chars().take(7).collect(),
+        commit: base.commit,
         dirty,
     })
 }
@@ -43,19 +73,19 @@ pub(crate) fn repo_head(folder: &Path) -> Result<RepoHead> {
 /// Whether `folder` is in a git repository with a commit (a worktree task can start there);
 /// false also when git is missing.
 pub fn in_repository(folder: &Path) -> bool {
-    repo_head(folder).is_ok()
+    Base::of(folder).is_ok()
 }
 
 /// Makes task `id`'s branch and worktree (in `root`, the data dir's worktrees folder) from
-/// the HEAD of the repository around `project`.
-pub(crate) fn create(root: &Path, project: &Path, id: TaskId, name: &str) -> Result<Worktree> {
-    let git = Git::new(project)?;
-    let repo = canonical(&git.toplevel()?);
-    let base_commit = git
-        .commit_of("HEAD")?
-        .ok_or_else(|| Error::NoCommits { path: repo.clone() })?;
-    let base_branch = git.branch()?;
-    let inside = project.strip_prefix(&repo).unwrap_or(Path::new(""));
+/// `base`.
+pub(crate) fn create(root: &Path, base: Base, id: TaskId, name: &str) -> Result<Worktree> {
+    let Base {
+        git,
+        repo,
+        commit: base_commit,
+        branch: base_branch,
+        inside,
+    } = base;
     let path = root.join(id.to_string());
     let mut branch = format!("tasktray/{id}{}", slug(name));
     // Another data dir may have used this id in the same repository.
