@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 /// working tree.
 const MIN_VERSION: (u32, u32) = (2, 38);
 
-/// Most bytes of one command's output kept; a diff beyond it is cut.
+/// Most bytes of a diff read from git; git is stopped there and the diff is cut.
 pub(crate) const MAX_OUTPUT: usize = 64 * 1024 * 1024;
 
 /// git in one folder.
@@ -72,13 +72,7 @@ impl Git {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        self.command(args).output().map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Error::GitMissing,
-            _ => Error::Git {
-                action: "start".into(),
-                message: e.to_string(),
-            },
-        })
+        self.command(args).output().map_err(|e| start_failed(&e))
     }
 
     /// Runs git; a non-zero exit is an error naming `action` and git's own words.
@@ -92,6 +86,54 @@ impl Git {
             return Err(failed(action, &stderr, &stdout));
         }
         Ok(stdout)
+    }
+
+    /// Runs git and reads at most `max` bytes of what it prints: beyond them git is stopped
+    /// and the text cut (`true`). A non-zero exit of a git that was not stopped is an error.
+    pub(crate) fn run_capped<I, S>(
+        &self,
+        action: &str,
+        args: I,
+        max: usize,
+    ) -> Result<(String, bool)>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        use std::io::Read;
+        let mut child = self
+            .command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| start_failed(&e))?;
+        // Read on a thread of its own, so a git that writes much there never blocks.
+        let stderr = child.stderr.take().map(|mut pipe| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = pipe.read_to_string(&mut text);
+                text
+            })
+        });
+        let mut out = Vec::new();
+        if let Some(stdout) = child.stdout.take() {
+            let _ = stdout.take(max as u64 + 1).read_to_end(&mut out);
+        }
+        let cut = out.len() > max;
+        if cut {
+            out.truncate(max);
+            let _ = child.kill();
+        }
+        let status = child.wait().map_err(|e| start_failed(&e))?;
+        let stderr = stderr.and_then(|t| t.join().ok()).unwrap_or_default();
+        let mut text = String::from_utf8_lossy(&out).into_owned();
+        if cut {
+            // A character the cut split in two.
+            text.truncate(text.trim_end_matches('\u{fffd}').len());
+        } else if !status.success() {
+            return Err(failed(action, &stderr, &text));
+        }
+        Ok((text, cut))
     }
 
     /// Runs git for a yes/no answer: exit 0 is yes, 1 is no, anything else an error.
@@ -155,6 +197,16 @@ impl Git {
             }
         }
         Ok(paths)
+    }
+}
+
+fn start_failed(e: &std::io::Error) -> Error {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => Error::GitMissing,
+        _ => Error::Git {
+            action: "start".into(),
+            message: e.to_string(),
+        },
     }
 }
 
@@ -223,6 +275,25 @@ mod tests {
         assert_eq!(parse_version("2.34.1.windows.1"), Some((2, 34)));
         assert_eq!(parse_version("garbage"), None);
         assert!(parse_version("2.34.1").unwrap() < MIN_VERSION);
+    }
+
+    #[test]
+    fn a_capped_read_stops_at_its_bound() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let git = Git::new(dir.path()).expect("git");
+        let (whole, cut) = git
+            .run_capped("ask the version", ["--version"], 1024)
+            .expect("version");
+        assert!(whole.starts_with("git version") && !cut, "{whole:?}");
+        let (part, cut) = git
+            .run_capped("ask the version", ["--version"], 5)
+            .expect("version");
+        assert_eq!((part.as_str(), cut), ("git v", true));
+        // Outside a repository `git log` fails, and says why.
+        let e = git
+            .run_capped("read the log", ["log"], 1024)
+            .expect_err("not a repository");
+        assert!(e.to_string().contains("not a git repository"), "{e}");
     }
 
     #[test]

@@ -204,12 +204,18 @@ pub(crate) fn review(id: TaskId, worktree: &Worktree) -> Result<Review> {
         .trim()
         .to_string();
     let mut files = numstat(&git, &base, &branch)?;
-    let patch = git.run(
+    let (patch, cut) = git.run_capped(
         "diff the task's branch",
         ["diff", "--no-color", "--no-ext-diff", "-M", &base, &branch],
+        MAX_OUTPUT,
     )?;
+    let mut parts = split_patch(&patch);
+    if cut {
+        // The last part read is not whole: that file's diff is asked for alone.
+        parts.pop();
+    }
     let mut budget = REVIEW_PATCH_BYTES;
-    for (file, text) in files.iter_mut().zip(split_patch(&patch)) {
+    for (file, text) in files.iter_mut().zip(parts) {
         file.patch_bytes = text.len() as u64;
         if text.len() <= FILE_PATCH_BYTES && text.len() <= budget {
             budget -= text.len();
@@ -246,13 +252,8 @@ pub fn diff_text(worktree: &Worktree, paths: &[&str], stat: bool) -> Result<Stri
         args.push("--");
         args.extend(paths);
     }
-    let mut text = git.run("diff the task's branch", args)?;
-    if text.len() > MAX_OUTPUT {
-        let mut cut = MAX_OUTPUT;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
+    let (mut text, cut) = git.run_capped("diff the task's branch", args, MAX_OUTPUT)?;
+    if cut {
         text.push_str("\n[tasktray] the diff was cut here: it is larger than 64 MiB\n");
     }
     Ok(text)
