@@ -97,7 +97,10 @@ describe('the form\'s Own worktree option', () => {
     answers[1]!({ ...HEAD, branch: 'new', short: 'fff0000' });
     await waitFor(() => expect(screen.getByTestId('launch-worktree-hint').textContent).toBe('Starts from new at fff0000'));
     answers[0]!({ ...HEAD, branch: 'old' }); // the first folder's, late
-    await new Promise((r) => setTimeout(r, 20));
+    // One more lookup, asked for once typing pauses (a timer): the late answer was handled
+    // before it, and the hint keeps the answer shown until this one's comes.
+    await type(dir, '/home/u/code/abcd');
+    await waitFor(() => expect(calledWith(calls, 'repo_head')).toHaveLength(3));
     expect(screen.getByTestId('launch-worktree-hint').textContent).toBe('Starts from new at fff0000');
   });
 

@@ -29,6 +29,12 @@ export function folderName(path: string): string {
   return (i < 0 ? trimmed : trimmed.slice(i + 1)) || '/';
 }
 
+/** A size: `12 KB`, `1.4 MB`. */
+export function formatBytes(n: number): string {
+  if (n < 1024 * 1024) return `${Math.max(1, Math.round(n / 1024)).toLocaleString('en')} KB`;
+  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+}
+
 /** Local date and time, short: today shows only the time. */
 export function formatTimestamp(ms: number, now: number = Date.now()): string {
   const d = new Date(ms);

@@ -31,12 +31,6 @@ export function mergedText(o: MergeOutcome): string {
   }
 }
 
-/** `12 KB`, `1.4 MB`. */
-export function formatBytes(n: number): string {
-  if (n < 1024 * 1024) return `${Math.max(1, Math.round(n / 1024)).toLocaleString('en')} KB`;
-  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
-}
-
 export type DiffLine = { kind: 'add' | 'del' | 'hunk' | 'meta' | 'ctx'; text: string };
 
 /** A unified diff as lines to colour: additions, removals, hunk heads, file headers. */
@@ -57,7 +51,6 @@ export function diffLines(patch: string, max = DIFF_LINES_MAX): { lines: DiffLin
 export class WorktreeReview {
   readonly id: TaskId;
   review = $state<Review | null>(null);
-  loading = $state(false);
   loadError = $state<string | null>(null);
   /** The files whose diff is open, by path. */
   open = $state<Record<string, boolean>>({});
@@ -80,7 +73,6 @@ export class WorktreeReview {
 
   async load(): Promise<void> {
     const seq = ++this.#seq;
-    this.loading = true;
     try {
       const review = await ipc.reviewTask(this.id);
       if (seq !== this.#seq) return;
@@ -99,8 +91,6 @@ export class WorktreeReview {
     } catch (err) {
       if (seq !== this.#seq) return;
       this.loadError = message(err);
-    } finally {
-      if (seq === this.#seq) this.loading = false;
     }
   }
 

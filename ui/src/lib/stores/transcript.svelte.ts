@@ -79,8 +79,9 @@ export class Transcript {
   #lastFetch = -Infinity;
   #queue: LineView[] = [];
   #disposed = false;
-  /** The chunks still in the other form after a switch are redrawn from this frame on. */
-  #switching: number | null = null;
+  /** The chunks still in the other form after a switch are redrawn from the next frame on;
+   * this cancels that. */
+  #switching: (() => void) | null = null;
   /** The key of the chunk a switch started from: the others follow nearest first. */
   #switchFrom = 0;
 
@@ -101,7 +102,7 @@ export class Transcript {
   dispose(): void {
     this.#disposed = true;
     this.#queue = [];
-    if (this.#switching !== null) cancelFrame(this.#switching);
+    this.#switching?.();
     this.#switching = null;
   }
 
@@ -328,32 +329,24 @@ export class Transcript {
   }
 }
 
-let frames = 0;
-const waiting = new Map<number, ReturnType<typeof setTimeout> | null>();
-
 /** Runs `go` once the next frame has been drawn (a timer where there are no frames): work
- * done before it would delay that frame, the one that shows the answer to a click. */
-function nextFrame(go: () => void): number {
-  const id = ++frames;
-  waiting.set(id, null);
+ * done before it would delay that frame, the one that shows the answer to a click. Returns
+ * what cancels it. */
+function nextFrame(go: () => void): () => void {
+  let cancelled = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const later = () => {
-    if (!waiting.has(id)) return;
-    waiting.set(
-      id,
-      setTimeout(() => {
-        if (waiting.delete(id)) go();
-      }, 0),
-    );
+    if (cancelled) return;
+    timer = setTimeout(() => {
+      if (!cancelled) go();
+    }, 0);
   };
   if (typeof requestAnimationFrame === 'function') requestAnimationFrame(later);
   else setTimeout(later, 16);
-  return id;
-}
-
-function cancelFrame(id: number): void {
-  const timer = waiting.get(id);
-  if (timer) clearTimeout(timer);
-  waiting.delete(id);
+  return () => {
+    cancelled = true;
+    clearTimeout(timer);
+  };
 }
 
 function count(lines: Line[]): number {
