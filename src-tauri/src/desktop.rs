@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use tauri::{AppHandle, Runtime};
 use tauri_plugin_autostart::ManagerExt;
 
+use crate::commands::off_main;
 use crate::error::{IpcError, IpcResult};
 
 /// The one version of the workspace: the app, `taskctl` and the package all carry it.
@@ -77,18 +78,14 @@ pub fn app_version() -> String {
 /// Whether Tasktray starts at login (its autostart entry is there).
 #[tauri::command]
 pub async fn start_at_login(app: AppHandle) -> IpcResult<bool> {
-    tauri::async_runtime::spawn_blocking(move || {
-        app.autolaunch().is_enabled().map_err(autostart_error)
-    })
-    .await
-    .map_err(|e| IpcError::new("Io", format!("the work stopped unexpectedly: {e}")))?
+    off_main(move || app.autolaunch().is_enabled().map_err(autostart_error)).await
 }
 
 /// Turns "Start at login" on (writes the autostart entry, with `--hidden`) or off (removes
 /// it); returns the state the entry is in afterwards.
 #[tauri::command]
 pub async fn set_start_at_login(app: AppHandle, enabled: bool) -> IpcResult<bool> {
-    tauri::async_runtime::spawn_blocking(move || {
+    off_main(move || {
         let manager = app.autolaunch();
         let done = if enabled {
             manager.enable()
@@ -103,7 +100,6 @@ pub async fn set_start_at_login(app: AppHandle, enabled: bool) -> IpcResult<bool
         manager.is_enabled().map_err(autostart_error)
     })
     .await
-    .map_err(|e| IpcError::new("Io", format!("the work stopped unexpectedly: {e}")))?
 }
 
 fn autostart_error(e: tauri_plugin_autostart::Error) -> IpcError {

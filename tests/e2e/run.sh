@@ -215,20 +215,8 @@ export GDK_BACKEND=x11 NO_AT_BRIDGE=1
 
 # A session bus with no activatable services: only the stubs answer, whatever the host has
 # installed (portals, accessibility, a real notification daemon).
-cat > "$run_dir/session.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:tmpdir=${TMPDIR:-/tmp}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-EOF
+bus_conf=$(<"$here/stubs/session.conf")
+printf '%s\n' "${bus_conf//@LISTEN_DIR@/${TMPDIR:-/tmp}}" > "$run_dir/session.conf"
 
 set +e
 timeout --kill-after=20 "${TASKTRAY_E2E_TIMEOUT:-1200}" \

@@ -33,7 +33,7 @@ pub use crate::app_desktop::Tree;
 use crate::app_desktop::{
     alive, cpu_percent, descendants, settle, wait_for, wait_value, web_processes, Desktop, POLL,
 };
-use crate::harness::{ms, Result, Summary};
+use crate::harness::{ms, sibling, Result, Summary};
 
 /// Show to a ready window, median of the windows built again (docs/benchmarks.md, 8).
 pub const READY_BUDGET_MS: f64 = 500.0;
@@ -280,17 +280,10 @@ fn summarize(
 
 /// The release app next to this binary.
 fn app_bin() -> Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let app = exe.with_file_name("tasktray");
-    if !app.is_file() {
-        return Err(format!(
-            "{} is missing: build it with `cargo build --release -p tasktray --features \
-             custom-protocol` (make bench does)",
-            app.display()
-        )
-        .into());
-    }
-    Ok(app)
+    sibling(
+        "tasktray",
+        "`cargo build --release -p tasktray --features custom-protocol` (make bench does)",
+    )
 }
 
 /// Writes `count` finished tasks through `History` (as hosts do: `allocate_id`, `save`, the

@@ -25,17 +25,20 @@ pub const FIRST_OUTPUT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The agent binary: `fake-claude` next to this binary (`make bench` builds both).
 pub fn fake_claude() -> Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let dir = exe.parent().ok_or("the bench binary has no parent dir")?;
-    let fake = dir.join("fake-claude");
-    if !fake.is_file() {
-        return Err(format!(
-            "{} is missing: build it with `cargo build --release -p fake-claude -p tasktray-bench`",
-            fake.display()
-        )
-        .into());
+    sibling(
+        "fake-claude",
+        "`cargo build --release -p fake-claude -p tasktray-bench`",
+    )
+}
+
+/// The workspace binary `name` next to this one; when it is not there, an error that says to
+/// build it with `build`.
+pub fn sibling(name: &str, build: &str) -> Result<PathBuf> {
+    let path = std::env::current_exe()?.with_file_name(name);
+    if !path.is_file() {
+        return Err(format!("{} is missing: build it with {build}", path.display()).into());
     }
-    Ok(fake)
+    Ok(path)
 }
 
 /// One supervisor on its own temporary data dir, with a folder for projects and scratch files.

@@ -22,7 +22,7 @@ use supervisor::{
     TaskId, TaskOptions, TaskRecord, TaskStatus,
 };
 
-use crate::harness::{ms, status_kib, Result, Summary};
+use crate::harness::{ms, sibling, status_kib, Result, Summary};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Params {
@@ -65,7 +65,7 @@ pub const LIST_BUDGET_RATIO: f64 = 3.0;
 const NEEDLE: &str = "zeppelin";
 
 pub fn run(params: Params) -> Result<Report> {
-    let taskctl = sibling("taskctl")?;
+    let taskctl = sibling("taskctl", "`cargo build --release -p taskctl`")?;
     let root = tempfile::Builder::new()
         .prefix("tasktray-bench-history")
         .tempdir()?;
@@ -262,19 +262,4 @@ pub fn populate(data: &Path, count: usize, projects: &Path) -> Result<()> {
     }
     std::fs::write(data.join("next-id"), format!("{}\n", count + 1))?;
     Ok(())
-}
-
-/// A binary built beside this one (`make bench` builds them together).
-fn sibling(name: &str) -> Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let path = exe.with_file_name(name);
-    if path.is_file() {
-        Ok(path)
-    } else {
-        Err(format!(
-            "{} is not built: cargo build --release -p {name}",
-            path.display()
-        )
-        .into())
-    }
 }

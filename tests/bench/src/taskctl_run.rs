@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::harness::{fake_claude, ms, Result, Summary};
+use crate::harness::{fake_claude, ms, sibling, Result, Summary};
 
 /// A whole `taskctl run` may take at most this many times the raw pipeline.
 pub const BUDGET_RATIO: f64 = 2.0;
@@ -56,14 +56,7 @@ pub fn run(params: Params) -> Result<Report> {
 
 fn case(params: Params, prompt: &str, stream_json: bool) -> Result<Case> {
     let fake = fake_claude()?;
-    let taskctl = fake.with_file_name("taskctl");
-    if !taskctl.is_file() {
-        return Err(format!(
-            "{} is not built: cargo build --release -p taskctl",
-            taskctl.display()
-        )
-        .into());
-    }
+    let taskctl = sibling("taskctl", "`cargo build --release -p taskctl`")?;
     let root = tempfile::Builder::new()
         .prefix("tasktray-bench-run")
         .tempdir()?;

@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::driver::Driver;
 use crate::procs::{self, MARKER_ENV};
 use crate::tray::{Tray, TRAY_TIMEOUT};
-use crate::{env, notifications, records, wait};
+use crate::{env, notifications, records, wait, x11};
 
 /// How long WebKitWebDriver gets to start the app and connect to its webview.
 const SESSION_TIMEOUT: Duration = Duration::from_secs(30);
@@ -80,10 +80,7 @@ impl App {
         let one_app = ONE_APP.lock().await;
         SUBREAPER.call_once(procs::become_subreaper);
 
-        let sandbox = tempfile::Builder::new()
-            .prefix(&format!("tasktray-e2e-{spec}-"))
-            .tempdir()
-            .expect("create the spec's sandbox");
+        let sandbox = new_sandbox(spec);
         Self::start(spec, launch, sandbox, one_app).await
     }
 
@@ -110,22 +107,13 @@ impl App {
     pub async fn launch_bare_of(program: &Path, spec: &str, launch: Launch) -> App {
         let one_app = ONE_APP.lock().await;
         SUBREAPER.call_once(procs::become_subreaper);
-        let sandbox = tempfile::Builder::new()
-            .prefix(&format!("tasktray-e2e-{spec}-"))
-            .tempdir()
-            .expect("create the spec's sandbox");
+        let sandbox = new_sandbox(spec);
         let (artifacts, marker, vars) = prepare(spec, &launch, sandbox.path());
         let sni_offset = records::offset(&env::sni_record());
         let notify_offset = notifications::offset();
         let log = File::create(artifacts.join("app.log")).expect("create the app's log");
-        let mut command = std::process::Command::new(program);
-        for key in inherited_to_drop() {
-            command.env_remove(key);
-        }
-        let child = command
+        let child = sandboxed(program, &vars)
             .args(&launch.args)
-            .envs(vars.iter().map(|(k, v)| (k, v)))
-            .stdin(std::process::Stdio::null())
             .stdout(log.try_clone().expect("dup the log"))
             .stderr(log)
             .spawn()
@@ -257,6 +245,19 @@ impl App {
         self.pid
     }
 
+    /// Waits until the app's main window (titled "Tasktray") is shown (mapped); returns it.
+    pub async fn main_window_shown(&self, timeout: Duration) -> x11::XWindow {
+        wait::until("the main window to be shown", timeout, || {
+            let window = x11::window_titled(self.pid, "Tasktray")?;
+            if window.viewable {
+                Ok(window)
+            } else {
+                Err(format!("{window:?}"))
+            }
+        })
+        .await
+    }
+
     pub fn sandbox(&self) -> &Path {
         self.sandbox.as_ref().expect("the sandbox is there").path()
     }
@@ -291,13 +292,7 @@ impl App {
     /// A command that runs `program` (e.g. `taskctl`) in this spec's sandbox, as a terminal of
     /// the same user would: the same HOME, runtime dir, data dir and marker.
     pub fn command_of(&self, program: &Path) -> std::process::Command {
-        let mut command = std::process::Command::new(program);
-        for key in inherited_to_drop() {
-            command.env_remove(key);
-        }
-        command.envs(self.vars.iter().map(|(k, v)| (k, v)));
-        command.stdin(std::process::Stdio::null());
-        command
+        sandboxed(program, &self.vars)
     }
 
     /// `taskctl` (the workspace's binary) as [`App::command_of`] runs it: it finds the app's
@@ -511,6 +506,26 @@ fn inherited_to_drop() -> Vec<String> {
             (k.starts_with("TASKTRAY_") && k != "TASKTRAY_E2E_RUN") || k.starts_with("CLAUDE")
         })
         .collect()
+}
+
+/// The spec's sandbox: a temp dir, removed when dropped.
+fn new_sandbox(spec: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("tasktray-e2e-{spec}-"))
+        .tempdir()
+        .expect("create the spec's sandbox")
+}
+
+/// `program` with the sandbox's environment `vars` instead of the inherited settings
+/// ([`inherited_to_drop`]), stdin from /dev/null.
+fn sandboxed(program: &Path, vars: &[(String, OsString)]) -> std::process::Command {
+    let mut command = std::process::Command::new(program);
+    for key in inherited_to_drop() {
+        command.env_remove(key);
+    }
+    command.envs(vars.iter().map(|(k, v)| (k, v)));
+    command.stdin(std::process::Stdio::null());
+    command
 }
 
 /// A fresh sandbox's folders, the spec's artifacts dir (emptied) and marker, and the app's

@@ -21,18 +21,6 @@ const IDLE_MENU: [&str; 7] = [
 /// How long a window or the app gets to react to a click.
 const REACT: Duration = Duration::from_secs(10);
 
-async fn main_window_shown(app: &App) -> x11::XWindow {
-    wait::until("the main window to be shown", REACT, || {
-        let window = x11::window_titled(app.pid(), "Tasktray")?;
-        if window.viewable {
-            Ok(window)
-        } else {
-            Err(format!("{window:?}"))
-        }
-    })
-    .await
-}
-
 fn main_window_hidden(app: &App) -> bool {
     x11::window_titled(app.pid(), "Tasktray").map_or(true, |w| !w.viewable)
 }
@@ -52,7 +40,7 @@ async fn window_opens_titled_tasktray() {
     }
     bounded(async {
         let app = App::launch("window", Launch::default()).await;
-        let window = main_window_shown(&app).await;
+        let window = app.main_window_shown(REACT).await;
         assert_eq!(
             (window.width, window.height),
             (440, 660),
@@ -143,7 +131,7 @@ async fn show_in_the_tray_menu_opens_the_hidden_window() {
         let tray = app.tray().await;
         assert!(main_window_hidden(&app), "--hidden starts without a window");
         tray.click("Show Tasktray").await.expect("click Show");
-        main_window_shown(&app).await;
+        app.main_window_shown(REACT).await;
         app.finish().await;
     })
     .await;
@@ -203,7 +191,7 @@ async fn a_second_launch_shows_the_first_instance_and_exits() {
         eprintln!("the second launch exited with {status} after {took:?}");
         assert!(status.success(), "the second launch failed: {status}");
 
-        main_window_shown(&app).await;
+        app.main_window_shown(REACT).await;
         assert!(!app.exited(), "the first instance keeps running");
         let registrations: Vec<_> =
             records::read_since(&tasktray_e2e::env::sni_record(), sni_offset)

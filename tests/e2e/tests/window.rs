@@ -73,18 +73,6 @@ async fn wait_api_status(app: &App, id: u64, status: &str) {
     .await;
 }
 
-async fn main_window_shown(app: &App) -> x11::XWindow {
-    wait::until("the main window to be shown", REACT, || {
-        let window = x11::window_titled(app.pid(), "Tasktray")?;
-        if window.viewable {
-            Ok(window)
-        } else {
-            Err(format!("{window:?}"))
-        }
-    })
-    .await
-}
-
 /// Whether the app has a window titled "Tasktray" (shown or not).
 fn has_main_window(app: &App) -> bool {
     x11::window_titled(app.pid(), "Tasktray").is_ok()
@@ -93,7 +81,7 @@ fn has_main_window(app: &App) -> bool {
 /// Closes the window with its close button; waits until the window and WebKit's web process
 /// are gone, while the app runs on. Returns how long the web process took to go.
 async fn close_window(app: &App) -> Duration {
-    let window = main_window_shown(app).await;
+    let window = app.main_window_shown(REACT).await;
     assert!(
         !procs::web_processes(app.pid()).is_empty(),
         "a shown window has a web process"
@@ -120,7 +108,7 @@ async fn close_window(app: &App) -> Duration {
 
 /// A window built again: shown, with a web process, the session on its page.
 async fn window_built_again(app: &App) {
-    main_window_shown(app).await;
+    app.main_window_shown(REACT).await;
     assert!(
         !procs::web_processes(app.pid()).is_empty(),
         "the new window has a web process"
@@ -266,7 +254,7 @@ async fn started_hidden_the_app_builds_no_window_until_shown() {
         assert!(webkit.is_empty(), "WebKit processes: {webkit:?}");
 
         tray.click("Show Tasktray").await.expect("click Show");
-        main_window_shown(&app).await;
+        app.main_window_shown(REACT).await;
         let ready = wait::until("the UI to say it is ready", REACT, || {
             ready_times(&app)
                 .first()
@@ -285,7 +273,7 @@ async fn started_hidden_the_app_builds_no_window_until_shown() {
         // A second launch shows the first instance: its window is built again.
         let status = app.command().status().expect("run a second tasktray");
         assert!(status.success(), "the second launch failed: {status}");
-        main_window_shown(&app).await;
+        app.main_window_shown(REACT).await;
         let again = wait::until(
             "the new window to say it is ready",
             REACT,

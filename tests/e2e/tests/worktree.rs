@@ -9,47 +9,16 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use tasktray_e2e::ui::{task_row, tid, UI_TIMEOUT};
 use tasktray_e2e::{enabled, App, Launch};
-use tasktray_test_support::bounded;
+use tasktray_test_support::{bounded, git, git_repo};
 
 /// How long a short fake-claude task gets to finish.
 const FINISH: Duration = Duration::from_secs(20);
 /// How long the view gets to show what git answered (review, merge).
 const REACT: Duration = Duration::from_secs(15);
-
-/// `git ARGS` in `dir`; its stdout, or a panic with its stderr.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run git {args:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "git {args:?} in {}: {}\n{}",
-        dir.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A repository on `main` with one commit (a README), its user set locally.
-fn repository(dir: &Path) -> String {
-    git(dir, &["init", "-q", "-b", "main"]);
-    git(dir, &["config", "user.name", "Tasktray E2E"]);
-    git(dir, &["config", "user.email", "e2e@tasktray.invalid"]);
-    fs::write(dir.join("README.md"), "# A project\n").expect("write the README");
-    git(dir, &["add", "README.md"]);
-    git(dir, &["commit", "-q", "-m", "First commit"]);
-    git(dir, &["rev-parse", "--short", "HEAD"])
-        .trim()
-        .to_owned()
-}
 
 /// `docs/images` of the repository.
 fn docs_images() -> PathBuf {
@@ -64,8 +33,11 @@ async fn a_worktree_task_is_reviewed_and_merged_from_its_view() {
     }
     bounded(async {
         let app = App::launch("worktree", Launch::default()).await;
-        let project = app.project("repo");
-        let short = repository(&project);
+        // A repository on `main` with one commit (a README), its user set locally.
+        let project = git_repo(&app.project("repo"));
+        let short = git(&project, &["rev-parse", "--short", "HEAD"])
+            .trim()
+            .to_owned();
 
         // The form: "Own worktree" (off by default) says what the task starts from.
         app.open_form().await;
