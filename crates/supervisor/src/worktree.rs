@@ -156,18 +156,25 @@ pub(crate) fn commit_leftovers(worktree: &Worktree, message: &str) -> Result<boo
     Ok(true)
 }
 
-/// `git commit` of what is staged, with the user's identity, or Tasktray's when git knows
-/// none (a commit must not fail for want of a name).
+/// Options that give git Tasktray's identity when it knows none of the user's (a commit, a
+/// merge commit or a squash must not fail for want of a name); none when it does.
+fn identity(git: &Git) -> Result<Vec<&'static str>> {
+    Ok(
+        match git.check("read the git identity", ["config", "user.email"])? {
+            true => Vec::new(),
+            false => vec![
+                "-c",
+                "user.name=Tasktray",
+                "-c",
+                "user.email=tasktray@localhost",
+            ],
+        },
+    )
+}
+
+/// `git commit` of what is staged, with the user's identity, or Tasktray's.
 fn commit(git: &Git, action: &str, message: &str) -> Result<String> {
-    let mut args: Vec<&str> = Vec::new();
-    if !git.check("read the git identity", ["config", "user.email"])? {
-        args.extend([
-            "-c",
-            "user.name=Tasktray",
-            "-c",
-            "user.email=tasktray@localhost",
-        ]);
-    }
+    let mut args = identity(git)?;
     args.extend(["commit", "--quiet", "-m", message]);
     git.run(action, args)
 }
@@ -500,16 +507,16 @@ pub(crate) fn merge(
             files: in_the_way,
         });
     }
+    let mut merge_args = identity(&git)?;
+    merge_args.push("merge");
     let kind = if squash {
-        git.run(
-            "squash the task's branch",
-            ["merge", "--squash", "--quiet", &branch],
-        )
-        .and_then(|_| commit(&git, "commit the squashed changes", message))
-        .inspect_err(|_| {
-            // Back to HEAD for the files the squash staged; the user's other changes stay.
-            let _ = git.output(["reset", "--quiet", "--merge", "HEAD"]);
-        })?;
+        merge_args.extend(["--squash", "--quiet", &branch]);
+        git.run("squash the task's branch", merge_args)
+            .and_then(|_| commit(&git, "commit the squashed changes", message))
+            .inspect_err(|_| {
+                // Back to HEAD for the files the squash staged; the user's other changes stay.
+                let _ = git.output(["reset", "--quiet", "--merge", "HEAD"]);
+            })?;
         MergeKind::Squash
     } else if git.check(
         "compare the branches",
@@ -522,15 +529,13 @@ pub(crate) fn merge(
         MergeKind::FastForward
     } else {
         let merge_message = format!("Merge {}\n\n{message}", worktree.branch);
-        git.run(
-            "merge the task's branch",
-            ["merge", "--no-ff", "--quiet", "-m", &merge_message, &branch],
-        )
-        .inspect_err(|_| {
-            if git.commit_of("MERGE_HEAD").ok().flatten().is_some() {
-                let _ = git.output(["merge", "--abort"]);
-            }
-        })?;
+        merge_args.extend(["--no-ff", "--quiet", "-m", &merge_message, &branch]);
+        git.run("merge the task's branch", merge_args)
+            .inspect_err(|_| {
+                if git.commit_of("MERGE_HEAD").ok().flatten().is_some() {
+                    let _ = git.output(["merge", "--abort"]);
+                }
+            })?;
         MergeKind::MergeCommit
     };
     Ok(MergeOutcome {

@@ -179,3 +179,70 @@ async fn with_the_app_merge_and_keep_branch_go_through_it() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_git_identity_tasks_commit_and_merge_under_tasktrays() {
+    bounded(async {
+        let app = App::start(false);
+        let repo = git_repo(&app.project("repo"));
+        git(&repo, &["config", "--unset", "user.name"]);
+        git(&repo, &["config", "--unset", "user.email"]);
+        let dir = repo.display().to_string();
+        // A user with no identity anywhere: no global or system git config either.
+        let taskctl = |args: &[&str]| {
+            let mut command = app.command();
+            command
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .args(args);
+            command
+        };
+        for (name, script) in [
+            ("one", "fake: tool echo one > one.txt"),
+            ("two", "fake: tool echo two > two.txt"),
+            ("three", "fake: tool echo three > three.txt"),
+        ] {
+            let run = taskctl(&[
+                "run",
+                "--worktree",
+                "--format",
+                "text",
+                "-n",
+                name,
+                "-d",
+                &dir,
+                script,
+            ])
+            .output()
+            .await
+            .expect("run taskctl");
+            assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+        }
+        // A fast-forward, a squash and a merge commit: each needs no identity of the user's.
+        for (id, flags, how) in [
+            ("1", vec![], "fast-forward"),
+            ("2", vec!["--squash"], "one squashed commit"),
+            ("3", vec![], "merge commit"),
+        ] {
+            let mut args = vec!["merge", id];
+            args.extend(flags);
+            let merged = taskctl(&args).output().await.expect("run taskctl");
+            assert_eq!(merged.status.code(), Some(0), "{}", text(&merged.stderr));
+            assert!(
+                text(&merged.stderr).contains(how),
+                "{}",
+                text(&merged.stderr)
+            );
+        }
+        for file in ["one.txt", "two.txt", "three.txt"] {
+            assert!(repo.join(file).is_file(), "{file} is not in main");
+        }
+        assert_eq!(
+            git(&repo, &["log", "-1", "--format=%an"]).trim(),
+            "Tasktray",
+            "the merge commit's author"
+        );
+        app.stop().await;
+    })
+    .await;
+}
