@@ -371,6 +371,16 @@ describe('a worktree task in the view and the list', () => {
     expect(chips[0]!.textContent).toBe('⎇ tasktray/12-fix-the-bug');
     expect(within(screen.getByTestId('task-row-12')).getByTestId('task-branch')).toBe(chips[0]);
   });
+
+  it('marks a merged-then-removed branch as merged, not as thrown away', async () => {
+    backend(defaults({ list_tasks: listing([wtTask({}, { state: 'discarded', merged_into: 'main' }), wtTask({ id: 13 }, { state: 'discarded' })]) }));
+    await renderApp();
+    const merged = within(screen.getByTestId('task-row-12')).getByTestId('task-branch');
+    const discarded = within(screen.getByTestId('task-row-13')).getByTestId('task-branch');
+    expect(merged.classList.contains('merged')).toBe(true);
+    expect(discarded.classList.contains('merged')).toBe(false);
+    expect(merged.title).toContain('merged into main');
+  });
 });
 
 describe('Settings', () => {
