@@ -141,6 +141,15 @@ impl History {
         })
     }
 
+    /// The statuses the index holds for those of `ids` that match `query` but for its status.
+    pub(crate) fn indexed_statuses(
+        &self,
+        query: &TaskQuery,
+        ids: &[TaskId],
+    ) -> Result<Vec<(TaskId, String)>> {
+        Ok(self.index.statuses(query, ids)?)
+    }
+
     /// Every task that matches `query` (its cursor and limit aside), newest first.
     pub fn list_all(&self, query: &TaskQuery) -> Result<Vec<TaskRecord>> {
         let mut query = TaskQuery {

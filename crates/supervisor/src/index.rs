@@ -285,6 +285,38 @@ impl Index {
         rows.collect::<Result<_, _>>().map_err(|e| self.fail(e))
     }
 
+    /// The statuses stored for those of `ids` that match `query` but for its status, its
+    /// cursor and its limit.
+    pub(crate) fn statuses(
+        &self,
+        query: &TaskQuery,
+        ids: &[TaskId],
+    ) -> IndexResult<Vec<(TaskId, String)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (filter, mut values) = where_clause(&TaskQuery {
+            status: Vec::new(),
+            ..query.clone()
+        });
+        let marks = vec!["?"; ids.len()].join(", ");
+        let filter = match filter.is_empty() {
+            true => format!("WHERE id IN ({marks})"),
+            false => format!("{filter} AND id IN ({marks})"),
+        };
+        values.extend(ids.iter().map(|id| Value::Int(id.0 as i64)));
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(&format!("SELECT id, status FROM tasks {filter}"))
+            .map_err(|e| self.fail(e))?;
+        let rows = stmt
+            .query_map(params_from_iter(values.iter()), |row| {
+                Ok((TaskId(row.get::<_, i64>(0)? as u64), row.get(1)?))
+            })
+            .map_err(|e| self.fail(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.fail(e))
+    }
+
     /// The project folders of the latest tasks, newest first, each once.
     pub(crate) fn recent_projects(&self, count: usize) -> IndexResult<Vec<PathBuf>> {
         let conn = self.conn();

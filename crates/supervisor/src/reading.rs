@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
 use crate::error::{Error, Result};
-use crate::model::{Event, OutputLine, TaskId, TaskPage, TaskQuery, TaskRecord};
+use crate::model::{Event, OutputLine, TaskId, TaskPage, TaskQuery, TaskRecord, TaskStatus};
 use crate::ring::OutputRing;
 use crate::table::{lock, lock_tasks, Slot};
 use crate::Supervisor;
@@ -40,13 +40,60 @@ impl Supervisor {
     /// One page of the tasks that match `query`, newest first (from the history's index; the
     /// tasks held in memory as they are now).
     pub fn list(&self, query: &TaskQuery) -> Result<TaskPage> {
-        let mut page = self.inner.history.list(query)?;
-        self.as_held(&mut page.tasks);
-        // A status that changed a moment ago may not be in the index yet.
-        if !query.status.is_empty() {
-            page.tasks.retain(|r| query.status.contains(&r.status));
+        if query.status.is_empty() {
+            let mut page = self.inner.history.list(query)?;
+            self.as_held(&mut page.tasks);
+            return Ok(page);
         }
+        // A task held in memory may have a newer status than its index row, which then says
+        // the status before: an active one (a task only ever leaves an active status). So the
+        // index is asked for the active statuses too, with room for the held tasks, and each
+        // task's status is the one it has now.
+        let held = self.held_records();
+        let size = query.page_size() as usize;
+        let mut wide = query.clone();
+        for status in TaskStatus::ALL.into_iter().filter(|s| s.is_active()) {
+            if !wide.status.contains(&status) {
+                wide.status.push(status);
+            }
+        }
+        wide.limit = Some((size + held.len()) as u32);
+        let mut page = self.inner.history.list(&wide)?;
+        self.as_held(&mut page.tasks);
+        page.tasks.retain(|r| query.status.contains(&r.status));
+        if page.tasks.len() > size {
+            page.tasks.truncate(size);
+            page.next_cursor = page.tasks.last().map(|r| r.id);
+        }
+        page.total = self.total_now(query, &held)?;
         Ok(page)
+    }
+
+    /// How many tasks match `query` (which names statuses), with the held ones counted by
+    /// their status now rather than by their index row's.
+    fn total_now(&self, query: &TaskQuery, held: &[TaskRecord]) -> Result<u64> {
+        let counted = self.inner.history.list(&TaskQuery {
+            limit: Some(1),
+            before: None,
+            ..query.clone()
+        })?;
+        let ids: Vec<TaskId> = held.iter().map(|r| r.id).collect();
+        let mut total = counted.total as i64;
+        for (id, indexed) in self.inner.history.indexed_statuses(query, &ids)? {
+            let now = held.iter().find(|r| r.id == id).map(|r| r.status);
+            let was = query.status.iter().any(|s| s.as_str() == indexed);
+            let is = now.is_some_and(|s| query.status.contains(&s));
+            total += i64::from(is) - i64::from(was);
+        }
+        Ok(total.max(0) as u64)
+    }
+
+    /// The records of the tasks held in memory, as they are now.
+    fn held_records(&self) -> Vec<TaskRecord> {
+        lock_tasks(&self.inner)
+            .values()
+            .map(|s| s.record.clone())
+            .collect()
     }
 
     /// The project folders of the latest tasks, newest first, each once.

@@ -273,3 +273,45 @@ async fn a_supervisor_holds_the_active_tasks_and_reads_the_rest_from_the_history
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_newer_than_the_index_is_listed_and_counted_as_it_is_now() {
+    bounded(async {
+        let sandbox = Sandbox::new();
+        let sup = start(config(&sandbox));
+        let project = sandbox.project("p");
+        let id = sup
+            .spawn(request(&project, "fake: say ready; wait-message"))
+            .expect("spawn");
+        assert!(
+            wait_until_async(PATIENCE, || sup
+                .output_text(id)
+                .is_ok_and(|t| t.contains("ready")))
+            .await,
+            "the task never ran"
+        );
+        let now = sup.get(id).expect("task").status;
+        assert!(now.is_running(), "{now:?}");
+        // The index a moment behind: its row still says pending (as between a status change
+        // in memory and its save).
+        let mut behind = sup.get(id).expect("task");
+        behind.status = TaskStatus::Pending;
+        History::open(&sandbox.data_dir())
+            .expect("history")
+            .save(&behind)
+            .expect("save");
+        let query = |status: TaskStatus| TaskQuery {
+            status: vec![status],
+            ..TaskQuery::default()
+        };
+        let listed = sup.list(&query(now)).expect("list");
+        assert_eq!(ids(&listed.tasks), vec![id.0]);
+        assert_eq!(listed.total, 1);
+        let pending = sup.list(&query(TaskStatus::Pending)).expect("list");
+        assert!(pending.tasks.is_empty(), "{:?}", ids(&pending.tasks));
+        assert_eq!(pending.total, 0);
+        sup.send(id, "done").expect("send");
+        sup.wait(id).await.expect("wait");
+    })
+    .await;
+}
